@@ -1,0 +1,1 @@
+//! Driver for durable functions (tokio).

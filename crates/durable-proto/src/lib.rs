@@ -1,0 +1,1 @@
+//! Sans-IO replay engine for AWS Lambda durable functions.
