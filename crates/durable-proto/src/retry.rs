@@ -1,0 +1,1 @@
+//! Retry strategies (placeholder).
