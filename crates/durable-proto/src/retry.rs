@@ -1,1 +1,0 @@
-//! Retry strategies (placeholder).
