@@ -1,0 +1,142 @@
+//! Errors the engine reports. Suspension is not one of them: it is a normal outcome.
+
+use std::fmt;
+
+use crate::wire::OperationType;
+
+/// What an operation is, for replay matching and for mismatch messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationShape {
+    /// The operation's type.
+    pub operation_type: OperationType,
+    /// The SDK's sub-type label (`Step`, `Wait`, …).
+    pub sub_type: Option<String>,
+    /// The user-given name.
+    pub name: Option<String>,
+    /// The enclosing context's id (`None` at the root).
+    pub parent_id: Option<String>,
+}
+
+impl fmt::Display for OperationShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.operation_type)?;
+        if let Some(s) = &self.sub_type {
+            write!(f, "/{s}")?;
+        }
+        match &self.name {
+            Some(n) => write!(f, " named {n:?}")?,
+            None => write!(f, " without a name")?,
+        }
+        if let Some(p) = &self.parent_id {
+            write!(f, " in context {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// An error that ends the execution or the invocation, or rejects a call.
+///
+/// Every variant has a stable [`code`](ExecutionError::code) that telemetry and tests may
+/// match on; the wording of messages may improve between releases.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecutionError {
+    /// Replayed code asked for a different operation than the history recorded under that id.
+    #[error(
+        "non-deterministic replay at operation {id}: the history records {recorded}, but the \
+         code now asks for {requested}. Code must issue the same durable operations in the \
+         same order on every replay; ship changed workflow code as a new function version so \
+         running executions keep their code"
+    )]
+    NonDeterminism {
+        /// The operation id.
+        id: String,
+        /// What the history holds.
+        recorded: OperationShape,
+        /// What the code asked for.
+        requested: OperationShape,
+    },
+    /// The state has no EXECUTION operation whose id is the ARN's last segment.
+    #[error(
+        "the execution state has no EXECUTION operation with id {execution_id:?} (the last \
+         segment of the execution ARN); the invocation input is incomplete or not from the \
+         durable-execution service"
+    )]
+    MissingExecutionOperation {
+        /// The id looked for.
+        execution_id: String,
+    },
+    /// An operation name is not 1..=256 printable ASCII characters.
+    #[error("invalid operation name {name:?}: {reason}")]
+    InvalidName {
+        /// The rejected name.
+        name: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A wait duration is outside 1 second ..= 366 days.
+    #[error(
+        "invalid wait duration of {millis} ms: waits must last at least 1 second and at most \
+         31,622,400 seconds (366 days)"
+    )]
+    InvalidWaitDuration {
+        /// The requested duration in milliseconds.
+        millis: u128,
+    },
+    /// A recorded operation has a status this SDK version does not know how to replay.
+    #[error(
+        "operation {id} has status {status}, which this SDK version cannot replay for a \
+         {operation_type} operation; upgrade the SDK"
+    )]
+    UnsupportedStatus {
+        /// The operation id.
+        id: String,
+        /// Its type.
+        operation_type: OperationType,
+        /// The status as received.
+        status: String,
+    },
+    /// The engine was driven out of order (a driver bug, not a user error).
+    #[error("engine misuse: {what}")]
+    Misuse {
+        /// What was done wrong.
+        what: &'static str,
+    },
+    /// The execution already reached its outcome in this invocation; no more operations run.
+    #[error("the invocation has already reached its outcome; no further operations run")]
+    Closed,
+    /// An internal invariant broke (a bug in this SDK; please report it).
+    #[error("internal error in durable-proto: {detail}")]
+    Internal {
+        /// What broke.
+        detail: String,
+    },
+}
+
+impl ExecutionError {
+    /// A stable code for this kind of error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NonDeterminism { .. } => "DP-X001",
+            Self::MissingExecutionOperation { .. } => "DP-X002",
+            Self::InvalidName { .. } => "DP-X003",
+            Self::InvalidWaitDuration { .. } => "DP-X004",
+            Self::UnsupportedStatus { .. } => "DP-X005",
+            Self::Misuse { .. } => "DP-X006",
+            Self::Closed => "DP-X007",
+            Self::Internal { .. } => "DP-X008",
+        }
+    }
+
+    /// The `ErrorType` this error carries when it fails the execution.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::NonDeterminism { .. } => "NonDeterministicExecutionError",
+            Self::MissingExecutionOperation { .. } => "InvalidInvocationInput",
+            Self::InvalidName { .. } | Self::InvalidWaitDuration { .. } => "ValidationError",
+            Self::UnsupportedStatus { .. } => "UnsupportedOperationStatus",
+            Self::Misuse { .. } | Self::Internal { .. } => "DurableSdkInternalError",
+            Self::Closed => "ExecutionClosed",
+        }
+    }
+}

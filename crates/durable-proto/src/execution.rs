@@ -1,0 +1,477 @@
+//! The execution engine: one invocation's state machine.
+
+use crate::api_failure::{ApiFailure, FailureClass};
+use crate::checkpoint::{FlushTicket, Outbox};
+use crate::config::ExecutionConfig;
+use crate::error::ExecutionError;
+use crate::journal::Journal;
+use crate::wire::{
+    execution_id_from_arn, CheckpointResponse, EnvelopeError, ErrorObject, ExecutionState,
+    InvocationInput, InvocationOutput, InvocationStatus, Operation, OperationAction,
+    OperationType, OperationUpdate,
+};
+
+/// A call the driver must make to the durable-execution API on the engine's behalf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServiceRequest {
+    /// Call GetDurableExecutionState and hand the page to
+    /// [`Execution::handle_state_page`].
+    GetState {
+        /// The checkpoint token to authorize the read with (reading does not consume it).
+        checkpoint_token: String,
+        /// The page marker.
+        marker: String,
+    },
+    /// Call CheckpointDurableExecution and hand the response to
+    /// [`Execution::handle_checkpoint_response`].
+    Checkpoint {
+        /// The token for this call; it is single-use and the engine has given it up.
+        checkpoint_token: String,
+        /// The updates, in order.
+        updates: Vec<OperationUpdate>,
+    },
+}
+
+/// Why an invocation ends with an error instead of an output, so that Lambda invokes the
+/// function again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvocationFailure {
+    /// A short error type, e.g. `CheckpointUnavailable`.
+    pub error_type: String,
+    /// What happened, for the logs.
+    pub message: String,
+}
+
+/// How this invocation ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvocationOutcome {
+    /// Return this output to Lambda (SUCCEEDED, FAILED or PENDING).
+    Output(InvocationOutput),
+    /// Fail the invocation (return an error from the handler); Lambda retries it.
+    Failure(InvocationFailure),
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Fetching further state pages before user code may run.
+    Loading,
+    /// User code runs.
+    Running,
+    /// Suspension was decided; flushing before returning PENDING.
+    Suspending,
+    /// The outcome is known; `flush` says whether queued updates must be acknowledged first.
+    Finishing { outcome: InvocationOutcome, flush: bool },
+    /// The outcome was handed out.
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InFlight {
+    State,
+    Checkpoint,
+}
+
+/// The sans-IO engine for one invocation of a durable function.
+///
+/// The driver feeds it inputs (`handle_*`, and the user code's operation calls such as
+/// [`step`](Execution::step)) and drains its outputs (`poll_*`). After any input, call
+/// [`poll_request`](Execution::poll_request) and [`poll_output`](Execution::poll_output)
+/// until they return `None`. At most one service request is outstanding at a time; user
+/// code may keep calling operations while a request is in flight.
+///
+/// The engine never reads a clock, never draws ambient randomness, and performs no IO:
+/// given the same inputs it produces the same requests, byte for byte.
+///
+/// ```
+/// use durable_proto::{Execution, InvocationOutcome, ServiceRequest};
+///
+/// let envelope = br#"{"DurableExecutionArn":"fn/exec-1","CheckpointToken":"t0",
+///   "InitialExecutionState":{"Operations":[{"Id":"exec-1","Type":"EXECUTION",
+///   "Status":"STARTED","ExecutionDetails":{"InputPayload":"{\"n\":2}"}}]}}"#;
+/// let mut execution = Execution::from_slice(envelope).unwrap();
+/// assert!(execution.is_ready());
+/// assert_eq!(execution.input_payload(), Some("{\"n\":2}"));
+/// execution.handle_handler_result(Ok("4".to_owned()));
+/// assert!(execution.poll_request().is_none());
+/// match execution.poll_output() {
+///     Some(InvocationOutcome::Output(out)) => assert_eq!(out.result.as_deref(), Some("4")),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Execution {
+    pub(crate) arn: String,
+    pub(crate) execution_id: String,
+    pub(crate) config: ExecutionConfig,
+    pub(crate) journal: Journal,
+    pub(crate) outbox: Outbox,
+    token: Option<String>,
+    phase: Phase,
+    next_marker: Option<String>,
+    in_flight: Option<InFlight>,
+    pub(crate) live: Vec<crate::step::LiveOp>,
+    pub(crate) running: usize,
+    pub(crate) blocked: usize,
+    pub(crate) replaying: bool,
+}
+
+impl Execution {
+    /// Parses an invocation envelope and builds the engine with default limits.
+    pub fn from_slice(envelope: &[u8]) -> Result<Self, EnvelopeError> {
+        Ok(Self::new(InvocationInput::from_slice(envelope)?, ExecutionConfig::default()))
+    }
+
+    /// Builds the engine from a parsed invocation input.
+    pub fn new(input: InvocationInput, config: ExecutionConfig) -> Self {
+        let execution_id = execution_id_from_arn(&input.durable_execution_arn).to_owned();
+        let state = input.initial_execution_state;
+        let mut execution = Self {
+            arn: input.durable_execution_arn,
+            execution_id,
+            config,
+            journal: Journal::new(state.operations),
+            outbox: Outbox::default(),
+            token: Some(input.checkpoint_token),
+            phase: Phase::Loading,
+            next_marker: state.next_marker,
+            in_flight: None,
+            live: Vec::new(),
+            running: 0,
+            blocked: 0,
+            replaying: false,
+        };
+        if execution.next_marker.is_none() {
+            execution.finish_loading();
+        }
+        execution
+    }
+
+    /// The durable execution ARN.
+    pub fn arn(&self) -> &str {
+        &self.arn
+    }
+
+    /// Whether all state is loaded and user code may run.
+    pub fn is_ready(&self) -> bool {
+        matches!(self.phase, Phase::Running)
+    }
+
+    /// Whether the user code is still re-tracing operations recorded by earlier invocations.
+    /// Logs emitted while replaying are duplicates and are usually suppressed.
+    pub fn is_replaying(&self) -> bool {
+        self.replaying
+    }
+
+    /// The user's event as the JSON text the execution was started with, if any.
+    pub fn input_payload(&self) -> Option<&str> {
+        self.journal
+            .execution_operation(&self.execution_id)?
+            .execution_details
+            .as_ref()?
+            .input_payload
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+    }
+
+    /// The recorded state of an operation, as last seen from the service.
+    pub fn operation(&self, id: &str) -> Option<&Operation> {
+        self.journal.get(id)
+    }
+
+    /// Whether the update behind `ticket` has been acknowledged by the service.
+    pub fn is_acknowledged(&self, ticket: FlushTicket) -> bool {
+        self.outbox.is_acknowledged(ticket)
+    }
+
+    /// Whether user code can make no more progress in this invocation and it must suspend:
+    /// nothing is running and at least one operation waits on the service.
+    ///
+    /// Drivers call [`suspend`](Execution::suspend) when this holds and the user code
+    /// cannot proceed.
+    pub fn should_suspend(&self) -> bool {
+        matches!(self.phase, Phase::Running) && self.running == 0 && self.blocked > 0
+    }
+
+    /// Whether the outcome is decided (user code should stop; drain requests and output).
+    pub fn is_closing(&self) -> bool {
+        !matches!(self.phase, Phase::Loading | Phase::Running)
+    }
+
+    /// Ends the invocation with PENDING once every queued update is acknowledged.
+    ///
+    /// Returning PENDING with nothing pending makes the service fail the execution, so a
+    /// call while no operation waits on the service is refused: the invocation then ends
+    /// with an internal error instead.
+    pub fn suspend(&mut self) {
+        if !matches!(self.phase, Phase::Running) {
+            return;
+        }
+        if self.blocked == 0 {
+            self.fail_invocation(
+                "DurableSdkInternalError",
+                "suspension was requested while no operation waits on the service; \
+                 returning PENDING now would fail the execution"
+                    .to_owned(),
+            );
+            return;
+        }
+        self.phase = Phase::Suspending;
+    }
+
+    /// The user's handler returned: `Ok` with its serialized result, or `Err` with its error.
+    ///
+    /// Ignored once the outcome is already decided (for example after a fatal error that
+    /// the user code caught and swallowed).
+    pub fn handle_handler_result(&mut self, result: Result<String, ErrorObject>) {
+        if !matches!(self.phase, Phase::Running) {
+            return;
+        }
+        let cfg = &self.config;
+        let output = match result {
+            Ok(payload) if payload.len() <= cfg.max_inline_result_bytes => {
+                InvocationOutput::succeeded(Some(payload))
+            }
+            Ok(payload) if payload.len() <= cfg.max_execution_result_bytes => {
+                let update = self.execution_update(OperationAction::Succeed, Some(payload), None);
+                self.outbox.push(update);
+                InvocationOutput::succeeded(Some(String::new()))
+            }
+            Ok(payload) => InvocationOutput::failed(ErrorObject::new(
+                "ResultTooLarge",
+                format!(
+                    "the handler's serialized result is {} bytes; the largest result an \
+                     execution can record is {} bytes. Return a reference (e.g. an S3 key) \
+                     instead of the data",
+                    payload.len(),
+                    cfg.max_execution_result_bytes
+                ),
+            )),
+            Err(error) => {
+                let error = crate::step::fit_error(error, cfg.max_operation_payload_bytes);
+                InvocationOutput::failed(error)
+            }
+        };
+        self.phase = Phase::Finishing {
+            outcome: InvocationOutcome::Output(output),
+            flush: true,
+        };
+    }
+
+    /// The next service call to make, if any. Only one is outstanding at a time.
+    pub fn poll_request(&mut self) -> Option<ServiceRequest> {
+        if self.in_flight.is_some() {
+            return None;
+        }
+        if let Phase::Finishing { flush: false, .. } | Phase::Done = self.phase {
+            return None;
+        }
+        if let Some(marker) = &self.next_marker {
+            let checkpoint_token = self.token.clone()?;
+            self.in_flight = Some(InFlight::State);
+            return Some(ServiceRequest::GetState {
+                checkpoint_token,
+                marker: marker.clone(),
+            });
+        }
+        if !self.outbox.has_pending() {
+            return None;
+        }
+        let Some(checkpoint_token) = self.token.take() else {
+            self.fail_invocation(
+                "CheckpointUnavailable",
+                "the service returned no checkpoint token, so the remaining updates cannot \
+                 be recorded; the execution has probably ended on the service side"
+                    .to_owned(),
+            );
+            return None;
+        };
+        let updates = self.outbox.take_batch(&self.config)?;
+        self.in_flight = Some(InFlight::Checkpoint);
+        Some(ServiceRequest::Checkpoint {
+            checkpoint_token,
+            updates,
+        })
+    }
+
+    /// A GetDurableExecutionState page arrived.
+    pub fn handle_state_page(&mut self, page: ExecutionState) -> Result<(), ExecutionError> {
+        if self.in_flight != Some(InFlight::State) {
+            return Err(ExecutionError::Misuse {
+                what: "a state page arrived that was not requested",
+            });
+        }
+        self.in_flight = None;
+        self.journal.merge(page.operations);
+        self.next_marker = page.next_marker;
+        if self.next_marker.is_none() && matches!(self.phase, Phase::Loading) {
+            self.finish_loading();
+        }
+        Ok(())
+    }
+
+    /// A CheckpointDurableExecution call succeeded.
+    pub fn handle_checkpoint_response(
+        &mut self,
+        response: CheckpointResponse,
+    ) -> Result<(), ExecutionError> {
+        if self.in_flight != Some(InFlight::Checkpoint) {
+            return Err(ExecutionError::Misuse {
+                what: "a checkpoint response arrived that was not requested",
+            });
+        }
+        self.in_flight = None;
+        self.outbox.acknowledge();
+        self.token = response.checkpoint_token.filter(|t| !t.is_empty());
+        let state = response.new_execution_state;
+        self.journal.merge(state.operations);
+        // Further pages of this response are read with the new token.
+        self.next_marker = state.next_marker;
+        if self.token.is_none() && self.next_marker.is_some() {
+            self.next_marker = None;
+        }
+        Ok(())
+    }
+
+    /// A service call failed; `failure` says how. The engine classifies it: transient
+    /// failures end the invocation with an error (Lambda retries it), permanent ones fail
+    /// the execution. User code never sees either.
+    pub fn handle_request_failure(&mut self, failure: ApiFailure) {
+        self.in_flight = None;
+        let what = failure.error_code.clone().unwrap_or_else(|| match failure.http_status {
+            Some(s) => format!("HTTP {s}"),
+            None => "no response".to_owned(),
+        });
+        match failure.class() {
+            FailureClass::RetryInvocation => self.fail_invocation(
+                "CheckpointUnavailable",
+                format!(
+                    "a durable-execution API call failed transiently ({what}: {}); the \
+                     invocation ends so that Lambda retries it with fresh state",
+                    failure.message
+                ),
+            ),
+            FailureClass::FailExecution => {
+                let error = ErrorObject::new(
+                    failure.error_code.unwrap_or_else(|| "CheckpointRejected".to_owned()),
+                    format!(
+                        "the durable-execution service rejected a call ({what}): {}",
+                        failure.message
+                    ),
+                );
+                self.phase = Phase::Finishing {
+                    outcome: InvocationOutcome::Output(InvocationOutput::failed(error)),
+                    flush: false,
+                };
+            }
+        }
+    }
+
+    /// How the invocation ends, once it is decided and every needed update is acknowledged.
+    pub fn poll_output(&mut self) -> Option<InvocationOutcome> {
+        match &self.phase {
+            Phase::Finishing { flush: false, .. } => {}
+            Phase::Finishing { flush: true, .. } | Phase::Suspending
+                if !self.outbox.is_flushed() || self.in_flight.is_some() =>
+            {
+                return None
+            }
+            Phase::Finishing { .. } => {}
+            Phase::Suspending => {
+                self.phase = Phase::Done;
+                return Some(InvocationOutcome::Output(InvocationOutput::pending()));
+            }
+            Phase::Loading | Phase::Running | Phase::Done => return None,
+        }
+        match std::mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Finishing { outcome, .. } => Some(outcome),
+            _ => None,
+        }
+    }
+
+    /// Fails the execution with a fatal engine error (non-determinism and the like). Updates
+    /// already queued are still recorded first.
+    pub(crate) fn fail_execution(&mut self, error: &ExecutionError) {
+        if matches!(self.phase, Phase::Finishing { .. } | Phase::Done) {
+            return;
+        }
+        let output = InvocationOutput::failed(ErrorObject::new(error.error_type(), error.to_string()));
+        self.phase = Phase::Finishing {
+            outcome: InvocationOutcome::Output(output),
+            flush: true,
+        };
+    }
+
+    fn fail_invocation(&mut self, error_type: &str, message: String) {
+        if matches!(self.phase, Phase::Done) {
+            return;
+        }
+        self.phase = Phase::Finishing {
+            outcome: InvocationOutcome::Failure(InvocationFailure {
+                error_type: error_type.to_owned(),
+                message,
+            }),
+            flush: false,
+        };
+    }
+
+    fn finish_loading(&mut self) {
+        if self.journal.execution_operation(&self.execution_id).is_none() {
+            let error = ExecutionError::MissingExecutionOperation {
+                execution_id: self.execution_id.clone(),
+            };
+            self.phase = Phase::Running;
+            self.fail_execution(&error);
+            return;
+        }
+        self.replaying = self.journal.has_prior_operations();
+        self.phase = Phase::Running;
+    }
+
+    /// Refuses operation calls unless user code may run.
+    pub(crate) fn ensure_running(&self) -> Result<(), ExecutionError> {
+        match self.phase {
+            Phase::Running => Ok(()),
+            Phase::Loading => Err(ExecutionError::Misuse {
+                what: "an operation was called before every state page was loaded",
+            }),
+            _ => Err(ExecutionError::Closed),
+        }
+    }
+
+    fn execution_update(
+        &self,
+        action: OperationAction,
+        payload: Option<String>,
+        error: Option<ErrorObject>,
+    ) -> OperationUpdate {
+        OperationUpdate {
+            id: self.execution_id.clone(),
+            parent_id: None,
+            name: None,
+            operation_type: OperationType::Execution,
+            sub_type: None,
+            action,
+            payload,
+            error,
+            step_options: None,
+            wait_options: None,
+            callback_options: None,
+            chained_invoke_options: None,
+            context_options: None,
+        }
+    }
+
+    /// The status the invocation would report now, for tests and diagnostics.
+    pub fn status_hint(&self) -> Option<InvocationStatus> {
+        match &self.phase {
+            Phase::Suspending => Some(InvocationStatus::Pending),
+            Phase::Finishing {
+                outcome: InvocationOutcome::Output(o),
+                ..
+            } => Some(o.status.clone()),
+            _ => None,
+        }
+    }
+}
