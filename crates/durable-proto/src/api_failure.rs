@@ -26,7 +26,11 @@ pub enum FailureClass {
 
 impl ApiFailure {
     /// A failure with an HTTP status, an error code and a message.
-    pub fn new(http_status: Option<u16>, error_code: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn new(
+        http_status: Option<u16>,
+        error_code: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             http_status,
             error_code: error_code.map(str::to_owned),
@@ -81,24 +85,48 @@ mod tests {
     #[test]
     fn classification_table() {
         use FailureClass::*;
-        assert_eq!(class(Some(429), Some("TooManyRequestsException"), "slow down"), RetryInvocation);
-        assert_eq!(class(Some(500), Some("ServiceException"), "oops"), RetryInvocation);
+        assert_eq!(
+            class(Some(429), Some("TooManyRequestsException"), "slow down"),
+            RetryInvocation
+        );
+        assert_eq!(
+            class(Some(500), Some("ServiceException"), "oops"),
+            RetryInvocation
+        );
         assert_eq!(class(Some(503), None, ""), RetryInvocation);
         assert_eq!(class(None, None, "connection reset"), RetryInvocation);
         assert_eq!(
-            class(Some(400), Some("InvalidParameterValueException"), "Invalid checkpoint token"),
+            class(
+                Some(400),
+                Some("InvalidParameterValueException"),
+                "Invalid checkpoint token"
+            ),
             RetryInvocation
         );
         assert_eq!(
-            class(Some(400), Some("InvalidParameterValueException"), "Invalid Checkpoint Token: used"),
+            class(
+                Some(400),
+                Some("InvalidParameterValueException"),
+                "Invalid Checkpoint Token: used"
+            ),
             RetryInvocation
         );
         assert_eq!(
-            class(Some(400), Some("InvalidParameterValueException"), "Payload too large"),
+            class(
+                Some(400),
+                Some("InvalidParameterValueException"),
+                "Payload too large"
+            ),
             FailExecution
         );
-        assert_eq!(class(Some(502), Some("KMSDisabledException"), "key off"), FailExecution);
-        assert_eq!(class(Some(404), Some("ResourceNotFoundException"), "gone"), FailExecution);
+        assert_eq!(
+            class(Some(502), Some("KMSDisabledException"), "key off"),
+            FailExecution
+        );
+        assert_eq!(
+            class(Some(404), Some("ResourceNotFoundException"), "gone"),
+            FailExecution
+        );
         assert_eq!(class(Some(413), None, "too big"), FailExecution);
     }
 }

@@ -94,7 +94,9 @@ impl Outbox {
             if !may_join(&batch, &next.update) {
                 break;
             }
-            let Some(q) = self.pending.pop_front() else { break };
+            let Some(q) = self.pending.pop_front() else {
+                break;
+            };
             bytes += q.size;
             last = q.seq;
             let is_execution = q.update.operation_type == OperationType::Execution;
@@ -123,7 +125,9 @@ fn may_join(batch: &[OperationUpdate], update: &OperationUpdate) -> bool {
         return true;
     }
     if update.operation_type == OperationType::Execution
-        && batch.iter().any(|u| u.operation_type == OperationType::Execution)
+        && batch
+            .iter()
+            .any(|u| u.operation_type == OperationType::Execution)
     {
         return false;
     }
@@ -146,7 +150,12 @@ fn may_join(batch: &[OperationUpdate], update: &OperationUpdate) -> bool {
 mod tests {
     use super::*;
 
-    fn update(id: &str, ty: OperationType, action: OperationAction, payload: Option<&str>) -> OperationUpdate {
+    fn update(
+        id: &str,
+        ty: OperationType,
+        action: OperationAction,
+        payload: Option<&str>,
+    ) -> OperationUpdate {
         OperationUpdate {
             id: id.to_owned(),
             parent_id: None,
@@ -169,7 +178,10 @@ mod tests {
     }
 
     fn ids(batch: &[OperationUpdate]) -> Vec<String> {
-        batch.iter().map(|u| format!("{}:{}", u.id, u.action)).collect()
+        batch
+            .iter()
+            .map(|u| format!("{}:{}", u.id, u.action))
+            .collect()
     }
 
     #[test]
@@ -182,7 +194,10 @@ mod tests {
         let cfg = ExecutionConfig::default();
         let b = out.take_batch(&cfg).unwrap();
         assert_eq!(ids(&b), ["1:START", "1:SUCCEED", "2:START", "2:RETRY"]);
-        assert!(out.take_batch(&cfg).is_none(), "one batch in flight at a time");
+        assert!(
+            out.take_batch(&cfg).is_none(),
+            "one batch in flight at a time"
+        );
         out.acknowledge();
         assert!(out.is_flushed());
 
@@ -200,17 +215,35 @@ mod tests {
     fn wait_start_cannot_pair_and_execution_goes_last() {
         let cfg = ExecutionConfig::default();
         let mut out = Outbox::default();
-        out.push(update("w", OperationType::Wait, OperationAction::Start, None));
-        out.push(update("w", OperationType::Wait, OperationAction::Cancel, None));
+        out.push(update(
+            "w",
+            OperationType::Wait,
+            OperationAction::Start,
+            None,
+        ));
+        out.push(update(
+            "w",
+            OperationType::Wait,
+            OperationAction::Cancel,
+            None,
+        ));
         assert_eq!(ids(&out.take_batch(&cfg).unwrap()), ["w:START"]);
         out.acknowledge();
         out.take_batch(&cfg).unwrap();
         out.acknowledge();
 
         out.push(step("1", OperationAction::Start));
-        out.push(update("exec", OperationType::Execution, OperationAction::Succeed, Some("x")));
+        out.push(update(
+            "exec",
+            OperationType::Execution,
+            OperationAction::Succeed,
+            Some("x"),
+        ));
         out.push(step("2", OperationAction::Start));
-        assert_eq!(ids(&out.take_batch(&cfg).unwrap()), ["1:START", "exec:SUCCEED"]);
+        assert_eq!(
+            ids(&out.take_batch(&cfg).unwrap()),
+            ["1:START", "exec:SUCCEED"]
+        );
         out.acknowledge();
         assert_eq!(ids(&out.take_batch(&cfg).unwrap()), ["2:START"]);
     }
@@ -235,10 +268,19 @@ mod tests {
 
         let big = "a".repeat(900);
         for i in 0..3 {
-            out.push(update(&i.to_string(), OperationType::Step, OperationAction::Succeed, Some(&big)));
+            out.push(update(
+                &i.to_string(),
+                OperationType::Step,
+                OperationAction::Succeed,
+                Some(&big),
+            ));
         }
         let b = out.take_batch(&cfg).unwrap();
-        assert_eq!(b.len(), 1, "two 900-byte payloads plus overhead exceed 2,000 bytes");
+        assert_eq!(
+            b.len(),
+            1,
+            "two 900-byte payloads plus overhead exceed 2,000 bytes"
+        );
         let total: usize = b.iter().map(|u| serde_json::to_vec(u).unwrap().len()).sum();
         assert!(total <= cfg.max_batch_bytes);
     }
@@ -250,7 +292,12 @@ mod tests {
             ..ExecutionConfig::default()
         };
         let mut out = Outbox::default();
-        out.push(update("e", OperationType::Execution, OperationAction::Succeed, Some(&"z".repeat(500))));
+        out.push(update(
+            "e",
+            OperationType::Execution,
+            OperationAction::Succeed,
+            Some(&"z".repeat(500)),
+        ));
         assert_eq!(out.take_batch(&cfg).unwrap().len(), 1);
     }
 

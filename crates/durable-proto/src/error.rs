@@ -52,9 +52,9 @@ pub enum ExecutionError {
         /// The operation id.
         id: String,
         /// What the history holds.
-        recorded: OperationShape,
+        recorded: Box<OperationShape>,
         /// What the code asked for.
-        requested: OperationShape,
+        requested: Box<OperationShape>,
     },
     /// The state has no EXECUTION operation whose id is the ARN's last segment.
     #[error(

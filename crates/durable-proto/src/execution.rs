@@ -7,8 +7,7 @@ use crate::error::ExecutionError;
 use crate::journal::Journal;
 use crate::wire::{
     execution_id_from_arn, CheckpointResponse, EnvelopeError, ErrorObject, ExecutionState,
-    InvocationInput, InvocationOutput, InvocationStatus, Operation, OperationAction,
-    OperationType, OperationUpdate,
+    InvocationInput, InvocationOutput, Operation, OperationAction, OperationType, OperationUpdate,
 };
 
 /// A call the driver must make to the durable-execution API on the engine's behalf.
@@ -62,7 +61,10 @@ enum Phase {
     /// Suspension was decided; flushing before returning PENDING.
     Suspending,
     /// The outcome is known; `flush` says whether queued updates must be acknowledged first.
-    Finishing { outcome: InvocationOutcome, flush: bool },
+    Finishing {
+        outcome: InvocationOutcome,
+        flush: bool,
+    },
     /// The outcome was handed out.
     Done,
 }
@@ -120,7 +122,10 @@ pub struct Execution {
 impl Execution {
     /// Parses an invocation envelope and builds the engine with default limits.
     pub fn from_slice(envelope: &[u8]) -> Result<Self, EnvelopeError> {
-        Ok(Self::new(InvocationInput::from_slice(envelope)?, ExecutionConfig::default()))
+        Ok(Self::new(
+            InvocationInput::from_slice(envelope)?,
+            ExecutionConfig::default(),
+        ))
     }
 
     /// Builds the engine from a parsed invocation input.
@@ -339,10 +344,13 @@ impl Execution {
     /// the execution. User code never sees either.
     pub fn handle_request_failure(&mut self, failure: ApiFailure) {
         self.in_flight = None;
-        let what = failure.error_code.clone().unwrap_or_else(|| match failure.http_status {
-            Some(s) => format!("HTTP {s}"),
-            None => "no response".to_owned(),
-        });
+        let what = failure
+            .error_code
+            .clone()
+            .unwrap_or_else(|| match failure.http_status {
+                Some(s) => format!("HTTP {s}"),
+                None => "no response".to_owned(),
+            });
         match failure.class() {
             FailureClass::RetryInvocation => self.fail_invocation(
                 "CheckpointUnavailable",
@@ -354,7 +362,9 @@ impl Execution {
             ),
             FailureClass::FailExecution => {
                 let error = ErrorObject::new(
-                    failure.error_code.unwrap_or_else(|| "CheckpointRejected".to_owned()),
+                    failure
+                        .error_code
+                        .unwrap_or_else(|| "CheckpointRejected".to_owned()),
                     format!(
                         "the durable-execution service rejected a call ({what}): {}",
                         failure.message
@@ -396,7 +406,8 @@ impl Execution {
         if matches!(self.phase, Phase::Finishing { .. } | Phase::Done) {
             return;
         }
-        let output = InvocationOutput::failed(ErrorObject::new(error.error_type(), error.to_string()));
+        let output =
+            InvocationOutput::failed(ErrorObject::new(error.error_type(), error.to_string()));
         self.phase = Phase::Finishing {
             outcome: InvocationOutcome::Output(output),
             flush: true,
@@ -417,7 +428,11 @@ impl Execution {
     }
 
     fn finish_loading(&mut self) {
-        if self.journal.execution_operation(&self.execution_id).is_none() {
+        if self
+            .journal
+            .execution_operation(&self.execution_id)
+            .is_none()
+        {
             let error = ExecutionError::MissingExecutionOperation {
                 execution_id: self.execution_id.clone(),
             };
@@ -460,18 +475,6 @@ impl Execution {
             callback_options: None,
             chained_invoke_options: None,
             context_options: None,
-        }
-    }
-
-    /// The status the invocation would report now, for tests and diagnostics.
-    pub fn status_hint(&self) -> Option<InvocationStatus> {
-        match &self.phase {
-            Phase::Suspending => Some(InvocationStatus::Pending),
-            Phase::Finishing {
-                outcome: InvocationOutcome::Output(o),
-                ..
-            } => Some(o.status.clone()),
-            _ => None,
         }
     }
 }

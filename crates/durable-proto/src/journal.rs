@@ -127,23 +127,26 @@ impl Journal {
             // A record without a sub-type predates sub-types; type, name and parent still
             // have to match.
             let matches = rec.operation_type == request.operation_type
-                && rec.sub_type.as_deref().map_or(true, |s| s == request.sub_type)
+                && rec
+                    .sub_type
+                    .as_deref()
+                    .map_or(true, |s| s == request.sub_type)
                 && normalized(rec.name.as_deref()) == request.name
                 && rec.parent_id == parent_id;
             if !matches {
                 return Err(ExecutionError::NonDeterminism {
-                    recorded: OperationShape {
+                    recorded: Box::new(OperationShape {
                         operation_type: rec.operation_type.clone(),
                         sub_type: rec.sub_type.clone(),
                         name: rec.name.clone(),
                         parent_id: rec.parent_id.clone(),
-                    },
-                    requested: OperationShape {
+                    }),
+                    requested: Box::new(OperationShape {
                         operation_type: request.operation_type.clone(),
                         sub_type: Some(request.sub_type.to_owned()),
                         name: request.name.map(str::to_owned),
                         parent_id: parent_id.clone(),
-                    },
+                    }),
                     id,
                 });
             }

@@ -222,7 +222,12 @@ impl Execution {
         }
     }
 
-    fn start_attempt(&mut self, mut live: LiveOp, semantics: StepSemantics, send_start: bool) -> StepStart {
+    fn start_attempt(
+        &mut self,
+        mut live: LiveOp,
+        semantics: StepSemantics,
+        send_start: bool,
+    ) -> StepStart {
         let mut wait_for = None;
         if send_start {
             let ticket = self.outbox.push(live.update(OperationAction::Start));
@@ -233,7 +238,9 @@ impl Execution {
         let bound = self.config.max_unacknowledged_updates as u64;
         if wait_for.is_none() && self.outbox.unacknowledged() as u64 > bound {
             // Let only `bound` updates stay unacknowledged: wait for the older ones.
-            wait_for = Some(FlushTicket(self.outbox.last_ticket().0.saturating_sub(bound)));
+            wait_for = Some(FlushTicket(
+                self.outbox.last_ticket().0.saturating_sub(bound),
+            ));
         }
         live.running = true;
         self.running += 1;
@@ -259,7 +266,9 @@ impl Execution {
         self.ensure_running()?;
         let limit = self.config.max_operation_payload_bytes;
         let Some(live) = self.live.get(op.0 as usize) else {
-            return Err(ExecutionError::Misuse { what: "unknown step handle" });
+            return Err(ExecutionError::Misuse {
+                what: "unknown step handle",
+            });
         };
         match outcome {
             Ok(payload) if payload.len() <= limit => {
@@ -301,7 +310,9 @@ impl Execution {
         let live = self
             .live
             .get_mut(op.0 as usize)
-            .ok_or(ExecutionError::Misuse { what: "unknown step handle" })?;
+            .ok_or(ExecutionError::Misuse {
+                what: "unknown step handle",
+            })?;
         if !live.running {
             return Err(ExecutionError::Misuse {
                 what: "a step outcome was reported twice",
@@ -376,10 +387,12 @@ pub(crate) fn fit_error(mut error: ErrorObject, limit: usize) -> ErrorObject {
         error.error_data = None;
     }
     if size(&error) > limit {
-        let room = limit.saturating_sub(size(&ErrorObject {
-            error_message: None,
-            ..error.clone()
-        }) + 8);
+        let room = limit.saturating_sub(
+            size(&ErrorObject {
+                error_message: None,
+                ..error.clone()
+            }) + 8,
+        );
         if let Some(m) = error.error_message.as_mut() {
             cut(m, room);
         }

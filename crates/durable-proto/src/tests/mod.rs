@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::*;
 
-pub(crate) const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:f:1/durable-execution/run/exec-1";
+pub(crate) const ARN: &str =
+    "arn:aws:lambda:us-east-1:123456789012:function:f:1/durable-execution/run/exec-1";
 pub(crate) const EXEC_ID: &str = "exec-1";
 
 /// A minimal service: applies updates with the service's status rules, rotates tokens,
@@ -85,7 +86,11 @@ impl FakeService {
         self.page(marker.parse().expect("marker"))
     }
 
-    pub(crate) fn checkpoint(&mut self, token: &str, updates: Vec<OperationUpdate>) -> CheckpointResponse {
+    pub(crate) fn checkpoint(
+        &mut self,
+        token: &str,
+        updates: Vec<OperationUpdate>,
+    ) -> CheckpointResponse {
         assert_eq!(token, self.token(), "checkpoint token reused or stale");
         let mut changed = Vec::new();
         for u in &updates {
@@ -121,10 +126,22 @@ impl FakeService {
             callback_details: None,
             chained_invoke_details: None,
         });
-        assert_eq!(op.operation_type, u.operation_type, "inconsistent type for {}", u.id);
+        assert_eq!(
+            op.operation_type, u.operation_type,
+            "inconsistent type for {}",
+            u.id
+        );
         assert_eq!(op.name, u.name, "inconsistent name for {}", u.id);
-        assert_eq!(op.sub_type, u.sub_type, "inconsistent sub-type for {}", u.id);
-        assert_eq!(op.parent_id, u.parent_id, "inconsistent parent for {}", u.id);
+        assert_eq!(
+            op.sub_type, u.sub_type,
+            "inconsistent sub-type for {}",
+            u.id
+        );
+        assert_eq!(
+            op.parent_id, u.parent_id,
+            "inconsistent parent for {}",
+            u.id
+        );
         match (&u.operation_type, &u.action) {
             (OperationType::Step, OperationAction::Start) => {
                 assert!(
@@ -155,17 +172,25 @@ impl FakeService {
                         d.error = u.error.clone();
                     }
                     OperationAction::Retry => {
-                        let secs = u.step_options.as_ref().and_then(|o| o.next_attempt_delay_seconds);
+                        let secs = u
+                            .step_options
+                            .as_ref()
+                            .and_then(|o| o.next_attempt_delay_seconds);
                         assert!(secs.is_some_and(|s| s >= 1), "RETRY without a delay");
                         op.status = OperationStatus::Pending;
                         d.error = u.error.clone();
-                        d.next_attempt_timestamp = Some(Timestamp(now + i64::from(secs.unwrap_or(1)) * 1000));
+                        d.next_attempt_timestamp =
+                            Some(Timestamp(now + i64::from(secs.unwrap_or(1)) * 1000));
                     }
                     other => panic!("invalid step action {other}"),
                 }
             }
             (OperationType::Wait, OperationAction::Start) => {
-                let secs = u.wait_options.as_ref().and_then(|o| o.wait_seconds).expect("WaitSeconds");
+                let secs = u
+                    .wait_options
+                    .as_ref()
+                    .and_then(|o| o.wait_seconds)
+                    .expect("WaitSeconds");
                 op.wait_details = Some(WaitDetails {
                     scheduled_end_timestamp: Some(Timestamp(now + i64::from(secs) * 1000)),
                 });
@@ -185,8 +210,12 @@ impl FakeService {
     pub(crate) fn fire_timers(&mut self) {
         for op in self.ops.values_mut() {
             match (&op.operation_type, &op.status) {
-                (OperationType::Step, OperationStatus::Pending) => op.status = OperationStatus::Ready,
-                (OperationType::Wait, OperationStatus::Started) => op.status = OperationStatus::Succeeded,
+                (OperationType::Step, OperationStatus::Pending) => {
+                    op.status = OperationStatus::Ready
+                }
+                (OperationType::Wait, OperationStatus::Started) => {
+                    op.status = OperationStatus::Succeeded
+                }
                 _ => {}
             }
         }
@@ -224,13 +253,22 @@ impl Ctx<'_> {
     fn pump(&mut self) {
         while let Some(req) = self.exec.poll_request() {
             match req {
-                ServiceRequest::GetState { checkpoint_token, marker } => {
+                ServiceRequest::GetState {
+                    checkpoint_token,
+                    marker,
+                } => {
                     let page = self.svc.get_state(&checkpoint_token, &marker);
                     self.exec.handle_state_page(page).unwrap();
                 }
-                ServiceRequest::Checkpoint { checkpoint_token, updates } => {
+                ServiceRequest::Checkpoint {
+                    checkpoint_token,
+                    updates,
+                } => {
                     self.events.push(Event::Checkpoint(
-                        updates.iter().map(|u| format!("{}:{}", u.id, u.action)).collect(),
+                        updates
+                            .iter()
+                            .map(|u| format!("{}:{}", u.id, u.action))
+                            .collect(),
                     ));
                     let resp = self.svc.checkpoint(&checkpoint_token, updates);
                     self.exec.handle_checkpoint_response(resp).unwrap();
@@ -251,14 +289,24 @@ impl Ctx<'_> {
             semantics,
             strategy,
         };
-        let start = self.exec.step(ContextRef::ROOT, request, &mut self.rng).map_err(Stop::Fatal)?;
+        let start = self
+            .exec
+            .step(ContextRef::ROOT, request, &mut self.rng)
+            .map_err(Stop::Fatal)?;
         match start {
             StepStart::Done(r) => Ok(r),
             StepStart::Suspend => Err(Stop::Suspended),
-            StepStart::Run { op, attempt, wait_for } => {
+            StepStart::Run {
+                op,
+                attempt,
+                wait_for,
+            } => {
                 if let Some(t) = wait_for {
                     self.pump();
-                    assert!(self.exec.is_acknowledged(t), "flush did not acknowledge the ticket");
+                    assert!(
+                        self.exec.is_acknowledged(t),
+                        "flush did not acknowledge the ticket"
+                    );
                 }
                 self.events.push(Event::Body(name.to_owned(), attempt));
                 let outcome = body(attempt);
@@ -277,7 +325,11 @@ impl Ctx<'_> {
     pub(crate) fn wait(&mut self, name: &str, seconds: u64) -> Result<(), Stop> {
         match self
             .exec
-            .wait(ContextRef::ROOT, Some(name), std::time::Duration::from_secs(seconds))
+            .wait(
+                ContextRef::ROOT,
+                Some(name),
+                std::time::Duration::from_secs(seconds),
+            )
             .map_err(Stop::Fatal)?
         {
             WaitStart::Elapsed => Ok(()),
@@ -326,7 +378,10 @@ pub(crate) fn invoke(
         }
     }
     ctx.pump();
-    let outcome = ctx.exec.poll_output().expect("the invocation reached an outcome");
+    let outcome = ctx
+        .exec
+        .poll_output()
+        .expect("the invocation reached an outcome");
     Invocation {
         outcome,
         events: ctx.events,

@@ -4,9 +4,14 @@ use std::time::Duration;
 use super::*;
 
 fn no_jitter(max_attempts: u32, initial: u64) -> RetryPolicy {
-    RetryPolicy::exponential(max_attempts, Duration::from_secs(initial), Duration::from_secs(60), 2.0)
-        .unwrap()
-        .with_jitter(Jitter::None)
+    RetryPolicy::exponential(
+        max_attempts,
+        Duration::from_secs(initial),
+        Duration::from_secs(60),
+        2.0,
+    )
+    .unwrap()
+    .with_jitter(Jitter::None)
 }
 
 fn actions(svc: &FakeService) -> Vec<Vec<String>> {
@@ -20,10 +25,15 @@ fn actions(svc: &FakeService) -> Vec<Vec<String>> {
 fn first_run_sends_start_and_succeed_in_one_call() {
     let mut svc = FakeService::new("{}");
     let inv = invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
-        let r = ctx.step("charge", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::default(), |a| {
-            assert_eq!(a, 1);
-            Ok("\"ok\"".into())
-        })?;
+        let r = ctx.step(
+            "charge",
+            StepSemantics::AtLeastOncePerRetry,
+            &RetryPolicy::default(),
+            |a| {
+                assert_eq!(a, 1);
+                Ok("\"ok\"".into())
+            },
+        )?;
         user_error(r)
     });
     assert_eq!(inv.output().status, InvocationStatus::Succeeded);
@@ -39,9 +49,23 @@ fn first_run_sends_start_and_succeed_in_one_call() {
 fn succeeded_and_failed_records_replay_without_running_the_body() {
     let mut svc = FakeService::new("{}");
     let program = |ctx: &mut Ctx<'_>| {
-        let a = ctx.step("a", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |_| Ok("1".into()))?;
-        let b = ctx.step("b", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |_| Err(boom("no")))?;
-        assert_eq!(b.unwrap_err().message(), "no", "a caught failure replays as the same error");
+        let a = ctx.step(
+            "a",
+            StepSemantics::AtLeastOncePerRetry,
+            &RetryPolicy::none(),
+            |_| Ok("1".into()),
+        )?;
+        let b = ctx.step(
+            "b",
+            StepSemantics::AtLeastOncePerRetry,
+            &RetryPolicy::none(),
+            |_| Err(boom("no")),
+        )?;
+        assert_eq!(
+            b.unwrap_err().message(),
+            "no",
+            "a caught failure replays as the same error"
+        );
         ctx.wait("w", 10)?;
         user_error(a)
     };
@@ -51,8 +75,18 @@ fn succeeded_and_failed_records_replay_without_running_the_body() {
     svc.fire_timers();
     let second = invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
         assert!(ctx.exec.is_replaying());
-        let a = ctx.step("a", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |_| panic!("ran a"))?;
-        let b = ctx.step("b", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |_| panic!("ran b"))?;
+        let a = ctx.step(
+            "a",
+            StepSemantics::AtLeastOncePerRetry,
+            &RetryPolicy::none(),
+            |_| panic!("ran a"),
+        )?;
+        let b = ctx.step(
+            "b",
+            StepSemantics::AtLeastOncePerRetry,
+            &RetryPolicy::none(),
+            |_| panic!("ran b"),
+        )?;
         assert_eq!(b.unwrap_err().message(), "no");
         ctx.wait("w", 10)?;
         assert!(!ctx.exec.is_replaying() || svc_has_no_more());
@@ -60,7 +94,11 @@ fn succeeded_and_failed_records_replay_without_running_the_body() {
     });
     assert_eq!(second.output().status, InvocationStatus::Succeeded);
     assert_eq!(second.output().result.as_deref(), Some("1"));
-    assert_eq!(svc.calls.len(), calls_before, "pure replay makes no checkpoint call");
+    assert_eq!(
+        svc.calls.len(),
+        calls_before,
+        "pure replay makes no checkpoint call"
+    );
 }
 
 fn svc_has_no_more() -> bool {
@@ -71,14 +109,26 @@ fn svc_has_no_more() -> bool {
 fn a_retryable_failure_checkpoints_retry_and_suspends() {
     let mut svc = FakeService::new("{}");
     let inv = invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
-        let r = ctx.step("flaky", StepSemantics::AtLeastOncePerRetry, &no_jitter(3, 2), |_| Err(boom("timeout")))?;
+        let r = ctx.step(
+            "flaky",
+            StepSemantics::AtLeastOncePerRetry,
+            &no_jitter(3, 2),
+            |_| Err(boom("timeout")),
+        )?;
         user_error(r)
     });
     assert_eq!(inv.output().status, InvocationStatus::Pending);
     assert_eq!(actions(&svc), [["1:START", "1:RETRY"]]);
     let retry = &svc.calls[0][1];
     assert_eq!(retry.error.as_ref().unwrap().message(), "timeout");
-    assert_eq!(retry.step_options.as_ref().unwrap().next_attempt_delay_seconds, Some(2));
+    assert_eq!(
+        retry
+            .step_options
+            .as_ref()
+            .unwrap()
+            .next_attempt_delay_seconds,
+        Some(2)
+    );
     assert_eq!(svc.ops["1"].status, OperationStatus::Pending);
 }
 
@@ -86,7 +136,12 @@ fn a_retryable_failure_checkpoints_retry_and_suspends() {
 fn failure_without_retry_fails_the_step_and_the_execution() {
     let mut svc = FakeService::new("{}");
     let inv = invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
-        let r = ctx.step("once", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |_| Err(boom("declined")))?;
+        let r = ctx.step(
+            "once",
+            StepSemantics::AtLeastOncePerRetry,
+            &RetryPolicy::none(),
+            |_| Err(boom("declined")),
+        )?;
         user_error(r)
     });
     assert_eq!(actions(&svc), [["1:START", "1:FAIL"]]);
@@ -100,7 +155,12 @@ fn failure_without_retry_fails_the_step_and_the_execution() {
 fn retries_exhaust_into_the_original_error() {
     let mut svc = FakeService::new("{}");
     let invocations = run_to_end(&mut svc, &|ctx| {
-        let r = ctx.step("flaky", StepSemantics::AtLeastOncePerRetry, &no_jitter(3, 1), |a| Err(boom(&format!("fail {a}"))))?;
+        let r = ctx.step(
+            "flaky",
+            StepSemantics::AtLeastOncePerRetry,
+            &no_jitter(3, 1),
+            |a| Err(boom(&format!("fail {a}"))),
+        )?;
         user_error(r)
     });
     assert_eq!(invocations.len(), 3);
@@ -108,7 +168,10 @@ fn retries_exhaust_into_the_original_error() {
     assert_eq!(out.status, InvocationStatus::Failed);
     assert_eq!(out.error.as_ref().unwrap().message(), "fail 3");
     assert_eq!(svc.step_attempt("1"), 3);
-    let delays: Vec<_> = svc.calls.iter().flatten()
+    let delays: Vec<_> = svc
+        .calls
+        .iter()
+        .flatten()
         .filter_map(|u| u.step_options.as_ref()?.next_attempt_delay_seconds)
         .collect();
     assert_eq!(delays, [1, 2]);
@@ -119,13 +182,27 @@ fn pending_replay_suspends_and_ready_replay_runs_the_next_attempt() {
     let mut svc = FakeService::new("{}");
     let runs = Cell::new(0);
     let program = |ctx: &mut Ctx<'_>| {
-        let r = ctx.step("s", StepSemantics::AtLeastOncePerRetry, &no_jitter(5, 1), |a| {
-            runs.set(runs.get() + 1);
-            if a < 2 { Err(boom("again")) } else { Ok(a.to_string()) }
-        })?;
+        let r = ctx.step(
+            "s",
+            StepSemantics::AtLeastOncePerRetry,
+            &no_jitter(5, 1),
+            |a| {
+                runs.set(runs.get() + 1);
+                if a < 2 {
+                    Err(boom("again"))
+                } else {
+                    Ok(a.to_string())
+                }
+            },
+        )?;
         user_error(r)
     };
-    assert_eq!(invoke(&mut svc, ExecutionConfig::default(), &program).output().status, InvocationStatus::Pending);
+    assert_eq!(
+        invoke(&mut svc, ExecutionConfig::default(), &program)
+            .output()
+            .status,
+        InvocationStatus::Pending
+    );
     let calls = svc.calls.len();
     // Timer not fired: PENDING on replay suspends without running anything.
     let inv = invoke(&mut svc, ExecutionConfig::default(), &program);
@@ -136,7 +213,10 @@ fn pending_replay_suspends_and_ready_replay_runs_the_next_attempt() {
     svc.fire_timers();
     let inv = invoke(&mut svc, ExecutionConfig::default(), &program);
     assert_eq!(inv.output().result.as_deref(), Some("2"));
-    assert_eq!(inv.events.iter().find(|e| matches!(e, Event::Body(..))), Some(&Event::Body("s".into(), 2)));
+    assert_eq!(
+        inv.events.iter().find(|e| matches!(e, Event::Body(..))),
+        Some(&Event::Body("s".into(), 2))
+    );
     assert_eq!(actions(&svc).last().unwrap(), &["1:START", "1:SUCCEED"]);
 }
 
@@ -144,7 +224,12 @@ fn pending_replay_suspends_and_ready_replay_runs_the_next_attempt() {
 fn at_most_once_flushes_start_before_the_body_and_at_least_once_does_not() {
     let mut svc = FakeService::new("{}");
     let inv = invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
-        let r = ctx.step("pay", StepSemantics::AtMostOncePerRetry, &RetryPolicy::none(), |_| Ok("1".into()))?;
+        let r = ctx.step(
+            "pay",
+            StepSemantics::AtMostOncePerRetry,
+            &RetryPolicy::none(),
+            |_| Ok("1".into()),
+        )?;
         user_error(r)
     });
     assert_eq!(
@@ -157,12 +242,20 @@ fn at_most_once_flushes_start_before_the_body_and_at_least_once_does_not() {
     );
     let mut svc = FakeService::new("{}");
     let inv = invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
-        let r = ctx.step("log", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |_| Ok("1".into()))?;
+        let r = ctx.step(
+            "log",
+            StepSemantics::AtLeastOncePerRetry,
+            &RetryPolicy::none(),
+            |_| Ok("1".into()),
+        )?;
         user_error(r)
     });
     assert_eq!(
         inv.events,
-        [Event::Body("log".into(), 1), Event::Checkpoint(vec!["1:START".into(), "1:SUCCEED".into()])]
+        [
+            Event::Body("log".into(), 1),
+            Event::Checkpoint(vec!["1:START".into(), "1:SUCCEED".into()])
+        ]
     );
 }
 
@@ -172,10 +265,24 @@ fn crashed_mid_body(semantics: StepSemantics) -> FakeService {
     let mut exec = Execution::new(svc.envelope(), ExecutionConfig::default());
     let mut rng = SeededRng::new(1);
     let start = exec
-        .step(ContextRef::ROOT, StepRequest { name: Some("pay"), semantics, strategy: &RetryPolicy::none() }, &mut rng)
+        .step(
+            ContextRef::ROOT,
+            StepRequest {
+                name: Some("pay"),
+                semantics,
+                strategy: &RetryPolicy::none(),
+            },
+            &mut rng,
+        )
         .unwrap();
     assert!(matches!(start, StepStart::Run { .. }));
-    let Some(ServiceRequest::Checkpoint { checkpoint_token, updates }) = exec.poll_request() else { panic!() };
+    let Some(ServiceRequest::Checkpoint {
+        checkpoint_token,
+        updates,
+    }) = exec.poll_request()
+    else {
+        panic!()
+    };
     svc.checkpoint(&checkpoint_token, updates);
     svc
 }
@@ -185,18 +292,38 @@ fn started_at_most_once_replay_goes_through_the_strategy() {
     // Strategy retries: RETRY with StepInterruptedError, body not run, suspend.
     let mut svc = crashed_mid_body(StepSemantics::AtMostOncePerRetry);
     let inv = invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
-        let r = ctx.step("pay", StepSemantics::AtMostOncePerRetry, &no_jitter(2, 3), |_| panic!("must not re-run"))?;
+        let r = ctx.step(
+            "pay",
+            StepSemantics::AtMostOncePerRetry,
+            &no_jitter(2, 3),
+            |_| panic!("must not re-run"),
+        )?;
         user_error(r)
     });
     assert_eq!(inv.output().status, InvocationStatus::Pending);
     let retry = svc.calls.last().unwrap().last().unwrap();
     assert_eq!(retry.action, OperationAction::Retry);
-    assert_eq!(retry.error.as_ref().unwrap().type_name(), "StepInterruptedError");
-    assert_eq!(retry.step_options.as_ref().unwrap().next_attempt_delay_seconds, Some(3));
+    assert_eq!(
+        retry.error.as_ref().unwrap().type_name(),
+        "StepInterruptedError"
+    );
+    assert_eq!(
+        retry
+            .step_options
+            .as_ref()
+            .unwrap()
+            .next_attempt_delay_seconds,
+        Some(3)
+    );
     // The retry then runs attempt 2.
     svc.fire_timers();
     let inv = invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
-        let r = ctx.step("pay", StepSemantics::AtMostOncePerRetry, &no_jitter(2, 3), |a| Ok(a.to_string()))?;
+        let r = ctx.step(
+            "pay",
+            StepSemantics::AtMostOncePerRetry,
+            &no_jitter(2, 3),
+            |a| Ok(a.to_string()),
+        )?;
         user_error(r)
     });
     assert_eq!(inv.output().result.as_deref(), Some("2"));
@@ -204,11 +331,19 @@ fn started_at_most_once_replay_goes_through_the_strategy() {
     // Strategy stops: FAIL, the error reaches user code.
     let mut svc = crashed_mid_body(StepSemantics::AtMostOncePerRetry);
     let inv = invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
-        let r = ctx.step("pay", StepSemantics::AtMostOncePerRetry, &RetryPolicy::none(), |_| panic!("must not re-run"))?;
+        let r = ctx.step(
+            "pay",
+            StepSemantics::AtMostOncePerRetry,
+            &RetryPolicy::none(),
+            |_| panic!("must not re-run"),
+        )?;
         user_error(r)
     });
     assert_eq!(inv.output().status, InvocationStatus::Failed);
-    assert_eq!(inv.output().error.as_ref().unwrap().type_name(), "StepInterruptedError");
+    assert_eq!(
+        inv.output().error.as_ref().unwrap().type_name(),
+        "StepInterruptedError"
+    );
     assert_eq!(svc.ops["1"].status, OperationStatus::Failed);
 }
 
@@ -216,7 +351,12 @@ fn started_at_most_once_replay_goes_through_the_strategy() {
 fn started_at_least_once_replay_reruns_the_same_attempt_without_start() {
     let mut svc = crashed_mid_body(StepSemantics::AtLeastOncePerRetry);
     let inv = invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
-        let r = ctx.step("pay", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |a| Ok(a.to_string()))?;
+        let r = ctx.step(
+            "pay",
+            StepSemantics::AtLeastOncePerRetry,
+            &RetryPolicy::none(),
+            |a| Ok(a.to_string()),
+        )?;
         user_error(r)
     });
     assert_eq!(inv.output().result.as_deref(), Some("1"));
@@ -229,10 +369,19 @@ fn five_failures_across_six_invocations_keep_attempts_monotonic() {
     let seen = std::cell::RefCell::new(Vec::new());
     let mut wire_attempts = Vec::new();
     let program = |ctx: &mut Ctx<'_>| {
-        let r = ctx.step("s", StepSemantics::AtLeastOncePerRetry, &no_jitter(6, 1), |a| {
-            seen.borrow_mut().push(a);
-            if a <= 5 { Err(boom(&format!("failure {a}"))) } else { Ok("\"done\"".into()) }
-        })?;
+        let r = ctx.step(
+            "s",
+            StepSemantics::AtLeastOncePerRetry,
+            &no_jitter(6, 1),
+            |a| {
+                seen.borrow_mut().push(a);
+                if a <= 5 {
+                    Err(boom(&format!("failure {a}")))
+                } else {
+                    Ok("\"done\"".into())
+                }
+            },
+        )?;
         user_error(r)
     };
     for i in 0..6 {
@@ -247,8 +396,15 @@ fn five_failures_across_six_invocations_keep_attempts_monotonic() {
         }
     }
     assert_eq!(*seen.borrow(), [1, 2, 3, 4, 5, 6]);
-    assert_eq!(wire_attempts, [1, 2, 3, 4, 5, 6], "Attempt counts finished attempts");
-    let delays: Vec<_> = svc.calls.iter().flatten()
+    assert_eq!(
+        wire_attempts,
+        [1, 2, 3, 4, 5, 6],
+        "Attempt counts finished attempts"
+    );
+    let delays: Vec<_> = svc
+        .calls
+        .iter()
+        .flatten()
         .filter_map(|u| u.step_options.as_ref()?.next_attempt_delay_seconds)
         .collect();
     assert_eq!(delays, [1, 2, 4, 8, 16]);
@@ -258,14 +414,24 @@ fn five_failures_across_six_invocations_keep_attempts_monotonic() {
 fn a_mismatch_on_a_pending_record_is_non_determinism() {
     let mut svc = FakeService::new("{}");
     let program = |ctx: &mut Ctx<'_>| {
-        let r = ctx.step("fetch", StepSemantics::AtLeastOncePerRetry, &no_jitter(3, 1), |_| Err(boom("x")))?;
+        let r = ctx.step(
+            "fetch",
+            StepSemantics::AtLeastOncePerRetry,
+            &no_jitter(3, 1),
+            |_| Err(boom("x")),
+        )?;
         user_error(r)
     };
     invoke(&mut svc, ExecutionConfig::default(), &program);
     assert_eq!(svc.ops["1"].status, OperationStatus::Pending);
     for changed in [
         &(|ctx: &mut Ctx<'_>| {
-            let r = ctx.step("renamed", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |_| Ok("1".into()))?;
+            let r = ctx.step(
+                "renamed",
+                StepSemantics::AtLeastOncePerRetry,
+                &RetryPolicy::none(),
+                |_| Ok("1".into()),
+            )?;
             user_error(r)
         }) as &dyn Fn(&mut Ctx<'_>) -> Result<String, Stop>,
         &|ctx: &mut Ctx<'_>| {
@@ -280,8 +446,16 @@ fn a_mismatch_on_a_pending_record_is_non_determinism() {
         let err = out.error.as_ref().unwrap();
         assert_eq!(err.type_name(), "NonDeterministicExecutionError");
         assert!(err.message().contains("operation 1"), "{}", err.message());
-        assert!(err.message().contains("\"fetch\""), "names the recorded name: {}", err.message());
-        assert_eq!(svc.calls.len(), calls, "nothing is checkpointed for the mismatched call");
+        assert!(
+            err.message().contains("\"fetch\""),
+            "names the recorded name: {}",
+            err.message()
+        );
+        assert_eq!(
+            svc.calls.len(),
+            calls,
+            "nothing is checkpointed for the mismatched call"
+        );
     }
 }
 
@@ -289,12 +463,25 @@ fn a_mismatch_on_a_pending_record_is_non_determinism() {
 fn a_fatal_error_cannot_be_swallowed_by_user_code() {
     let mut svc = FakeService::new("{}");
     invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
-        let r = ctx.step("a", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |_| Ok("1".into()))?;
+        let r = ctx.step(
+            "a",
+            StepSemantics::AtLeastOncePerRetry,
+            &RetryPolicy::none(),
+            |_| Ok("1".into()),
+        )?;
         user_error(r)
     });
     let inv = invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
-        let swallowed = ctx.step("b", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |_| Ok("1".into()));
-        assert!(matches!(swallowed, Err(Stop::Fatal(ExecutionError::NonDeterminism { .. }))));
+        let swallowed = ctx.step(
+            "b",
+            StepSemantics::AtLeastOncePerRetry,
+            &RetryPolicy::none(),
+            |_| Ok("1".into()),
+        );
+        assert!(matches!(
+            swallowed,
+            Err(Stop::Fatal(ExecutionError::NonDeterminism { .. }))
+        ));
         Ok("\"fine\"".into())
     });
     assert_eq!(inv.output().status, InvocationStatus::Failed);
@@ -303,13 +490,25 @@ fn a_fatal_error_cannot_be_swallowed_by_user_code() {
 #[test]
 fn an_oversize_step_result_fails_the_step_with_a_clear_error() {
     let mut svc = FakeService::new("{}");
-    let inv = invoke(&mut svc, ExecutionConfig { max_operation_payload_bytes: 100, ..Default::default() }, &|ctx| {
-        let r = ctx.step("big", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::default(), |_| Ok("x".repeat(101)))?;
-        let e = r.unwrap_err();
-        assert_eq!(e.type_name(), "PayloadTooLarge");
-        assert!(e.message().contains("101 bytes"), "{}", e.message());
-        Ok("\"handled\"".into())
-    });
+    let inv = invoke(
+        &mut svc,
+        ExecutionConfig {
+            max_operation_payload_bytes: 100,
+            ..Default::default()
+        },
+        &|ctx| {
+            let r = ctx.step(
+                "big",
+                StepSemantics::AtLeastOncePerRetry,
+                &RetryPolicy::default(),
+                |_| Ok("x".repeat(101)),
+            )?;
+            let e = r.unwrap_err();
+            assert_eq!(e.type_name(), "PayloadTooLarge");
+            assert!(e.message().contains("101 bytes"), "{}", e.message());
+            Ok("\"handled\"".into())
+        },
+    );
     assert_eq!(inv.output().result.as_deref(), Some("\"handled\""));
     assert_eq!(actions(&svc), [["1:START", "1:FAIL"]]);
 }
@@ -317,13 +516,25 @@ fn an_oversize_step_result_fails_the_step_with_a_clear_error() {
 #[test]
 fn unacknowledged_work_is_bounded() {
     let mut svc = FakeService::new("{}");
-    let inv = invoke(&mut svc, ExecutionConfig { max_unacknowledged_updates: 4, ..Default::default() }, &|ctx| {
-        for i in 0..10 {
-            let r = ctx.step(&format!("s{i}"), StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |_| Ok("1".into()))?;
-            r.map_err(Stop::Failed)?;
-        }
-        Ok("0".into())
-    });
+    let inv = invoke(
+        &mut svc,
+        ExecutionConfig {
+            max_unacknowledged_updates: 4,
+            ..Default::default()
+        },
+        &|ctx| {
+            for i in 0..10 {
+                let r = ctx.step(
+                    &format!("s{i}"),
+                    StepSemantics::AtLeastOncePerRetry,
+                    &RetryPolicy::none(),
+                    |_| Ok("1".into()),
+                )?;
+                r.map_err(Stop::Failed)?;
+            }
+            Ok("0".into())
+        },
+    );
     assert_eq!(inv.output().status, InvocationStatus::Succeeded);
     // Every body ran with at most 4 updates outstanding, so the run needed several calls.
     assert!(svc.calls.len() >= 4, "{:?}", actions(&svc));
@@ -336,9 +547,18 @@ fn the_same_seed_gives_byte_identical_checkpoints() {
     let run = || {
         let mut svc = FakeService::new("{}");
         run_to_end(&mut svc, &|ctx| {
-            let r = ctx.step("j", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::default(), |a| {
-                if a < 4 { Err(boom("jitter me")) } else { Ok("1".into()) }
-            })?;
+            let r = ctx.step(
+                "j",
+                StepSemantics::AtLeastOncePerRetry,
+                &RetryPolicy::default(),
+                |a| {
+                    if a < 4 {
+                        Err(boom("jitter me"))
+                    } else {
+                        Ok("1".into())
+                    }
+                },
+            )?;
             user_error(r)
         });
         serde_json::to_string(&svc.calls).unwrap()

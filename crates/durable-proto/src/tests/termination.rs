@@ -1,14 +1,22 @@
 use super::*;
 
 fn one_step(ctx: &mut Ctx<'_>) -> Result<String, Stop> {
-    let r = ctx.step("a", StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |_| Ok("1".into()))?;
+    let r = ctx.step(
+        "a",
+        StepSemantics::AtLeastOncePerRetry,
+        &RetryPolicy::none(),
+        |_| Ok("1".into()),
+    )?;
     user_error(r)
 }
 
 #[test]
 fn a_large_result_is_checkpointed_on_the_execution_operation() {
     let mut svc = FakeService::new("{}");
-    let cfg = ExecutionConfig { max_inline_result_bytes: 10, ..Default::default() };
+    let cfg = ExecutionConfig {
+        max_inline_result_bytes: 10,
+        ..Default::default()
+    };
     let inv = invoke(&mut svc, cfg, &|ctx| {
         one_step(ctx)?;
         Ok(format!("\"{}\"", "r".repeat(20)))
@@ -26,10 +34,17 @@ fn a_large_result_is_checkpointed_on_the_execution_operation() {
 #[test]
 fn a_result_too_large_to_record_fails_with_a_typed_error() {
     let mut svc = FakeService::new("{}");
-    let cfg = ExecutionConfig { max_inline_result_bytes: 10, max_execution_result_bytes: 20, ..Default::default() };
+    let cfg = ExecutionConfig {
+        max_inline_result_bytes: 10,
+        max_execution_result_bytes: 20,
+        ..Default::default()
+    };
     let inv = invoke(&mut svc, cfg, &|_| Ok("y".repeat(21)));
     assert_eq!(inv.output().status, InvocationStatus::Failed);
-    assert_eq!(inv.output().error.as_ref().unwrap().type_name(), "ResultTooLarge");
+    assert_eq!(
+        inv.output().error.as_ref().unwrap().type_name(),
+        "ResultTooLarge"
+    );
 }
 
 #[test]
@@ -50,7 +65,12 @@ fn every_state_page_is_loaded_before_user_code_runs() {
     let mut svc = FakeService::new("{\"k\":1}");
     invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
         for i in 0..5 {
-            let r = ctx.step(&format!("s{i}"), StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |_| Ok(i.to_string()))?;
+            let r = ctx.step(
+                &format!("s{i}"),
+                StepSemantics::AtLeastOncePerRetry,
+                &RetryPolicy::none(),
+                |_| Ok(i.to_string()),
+            )?;
             r.map_err(Stop::Failed)?;
         }
         ctx.wait("w", 5)?;
@@ -62,7 +82,12 @@ fn every_state_page_is_loaded_before_user_code_runs() {
         assert_eq!(ctx.exec.input_payload(), Some("{\"k\":1}"));
         let mut sum = 0;
         for i in 0..5 {
-            let r = ctx.step(&format!("s{i}"), StepSemantics::AtLeastOncePerRetry, &RetryPolicy::none(), |_| panic!("replayed"))?;
+            let r = ctx.step(
+                &format!("s{i}"),
+                StepSemantics::AtLeastOncePerRetry,
+                &RetryPolicy::none(),
+                |_| panic!("replayed"),
+            )?;
             sum += r.unwrap().unwrap().parse::<i32>().unwrap();
         }
         ctx.wait("w", 5)?;
@@ -81,7 +106,9 @@ fn an_envelope_without_its_execution_operation_fails_clearly() {
     };
     let mut exec = Execution::new(input, ExecutionConfig::default());
     assert!(!exec.is_ready());
-    let Some(InvocationOutcome::Output(out)) = exec.poll_output() else { panic!() };
+    let Some(InvocationOutcome::Output(out)) = exec.poll_output() else {
+        panic!()
+    };
     assert_eq!(out.status, InvocationStatus::Failed);
     assert!(out.error.unwrap().message().contains("\"other\""));
 }
@@ -89,7 +116,8 @@ fn an_envelope_without_its_execution_operation_fails_clearly() {
 fn started_with_one_pending_update() -> Execution {
     let mut svc = FakeService::new("{}");
     let mut exec = Execution::new(svc.envelope(), ExecutionConfig::default());
-    exec.wait(ContextRef::ROOT, None, std::time::Duration::from_secs(5)).unwrap();
+    exec.wait(ContextRef::ROOT, None, std::time::Duration::from_secs(5))
+        .unwrap();
     exec
 }
 
@@ -97,22 +125,41 @@ fn started_with_one_pending_update() -> Execution {
 fn api_failures_are_classified_and_never_reach_user_code() {
     // Transient: the invocation fails so Lambda retries it.
     let mut exec = started_with_one_pending_update();
-    assert!(matches!(exec.poll_request(), Some(ServiceRequest::Checkpoint { .. })));
-    exec.handle_request_failure(ApiFailure::new(Some(429), Some("TooManyRequestsException"), "slow down"));
+    assert!(matches!(
+        exec.poll_request(),
+        Some(ServiceRequest::Checkpoint { .. })
+    ));
+    exec.handle_request_failure(ApiFailure::new(
+        Some(429),
+        Some("TooManyRequestsException"),
+        "slow down",
+    ));
     assert!(exec.is_closing());
-    assert_eq!(exec.wait(ContextRef::ROOT, None, std::time::Duration::from_secs(5)), Err(ExecutionError::Closed));
+    assert_eq!(
+        exec.wait(ContextRef::ROOT, None, std::time::Duration::from_secs(5)),
+        Err(ExecutionError::Closed)
+    );
     match exec.poll_output() {
-        Some(InvocationOutcome::Failure(f)) => assert!(f.message.contains("slow down"), "{}", f.message),
+        Some(InvocationOutcome::Failure(f)) => {
+            assert!(f.message.contains("slow down"), "{}", f.message)
+        }
         other => panic!("{other:?}"),
     }
     // Permanent: the execution fails with the service's error.
     let mut exec = started_with_one_pending_update();
     exec.poll_request().unwrap();
-    exec.handle_request_failure(ApiFailure::new(Some(400), Some("InvalidParameterValueException"), "Payload too large"));
+    exec.handle_request_failure(ApiFailure::new(
+        Some(400),
+        Some("InvalidParameterValueException"),
+        "Payload too large",
+    ));
     match exec.poll_output() {
         Some(InvocationOutcome::Output(out)) => {
             assert_eq!(out.status, InvocationStatus::Failed);
-            assert_eq!(out.error.as_ref().unwrap().type_name(), "InvalidParameterValueException");
+            assert_eq!(
+                out.error.as_ref().unwrap().type_name(),
+                "InvalidParameterValueException"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -122,17 +169,26 @@ fn api_failures_are_classified_and_never_reach_user_code() {
 fn a_response_without_a_token_ends_the_invocation_when_more_must_be_sent() {
     let mut exec = started_with_one_pending_update();
     exec.poll_request().unwrap();
-    exec.wait(ContextRef::ROOT, None, std::time::Duration::from_secs(5)).unwrap();
-    exec.handle_checkpoint_response(CheckpointResponse::default()).unwrap();
+    exec.wait(ContextRef::ROOT, None, std::time::Duration::from_secs(5))
+        .unwrap();
+    exec.handle_checkpoint_response(CheckpointResponse::default())
+        .unwrap();
     assert!(exec.poll_request().is_none());
-    assert!(matches!(exec.poll_output(), Some(InvocationOutcome::Failure(_))));
+    assert!(matches!(
+        exec.poll_output(),
+        Some(InvocationOutcome::Failure(_))
+    ));
 }
 
 #[test]
 fn unrequested_responses_are_misuse_not_panics() {
     let mut exec = started_with_one_pending_update();
-    let err = exec.handle_checkpoint_response(CheckpointResponse::default()).unwrap_err();
+    let err = exec
+        .handle_checkpoint_response(CheckpointResponse::default())
+        .unwrap_err();
     assert_eq!(err.code(), "DP-X006");
-    let err = exec.handle_state_page(ExecutionState::default()).unwrap_err();
+    let err = exec
+        .handle_state_page(ExecutionState::default())
+        .unwrap_err();
     assert_eq!(err.code(), "DP-X006");
 }

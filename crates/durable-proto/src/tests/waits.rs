@@ -15,7 +15,10 @@ fn a_wait_starts_suspends_and_then_lets_replay_continue() {
     let start = &svc.calls[0][0];
     assert_eq!(start.operation_type, OperationType::Wait);
     assert_eq!(start.sub_type.as_deref(), Some("Wait"));
-    assert_eq!(start.wait_options.as_ref().unwrap().wait_seconds, Some(86_400));
+    assert_eq!(
+        start.wait_options.as_ref().unwrap().wait_seconds,
+        Some(86_400)
+    );
     assert_eq!(invs[1].output().result.as_deref(), Some("\"after\""));
     assert_eq!(svc.calls.len(), 1);
 }
@@ -24,14 +27,30 @@ fn a_wait_starts_suspends_and_then_lets_replay_continue() {
 fn wait_durations_are_validated_and_rounded_up() {
     let mut svc = FakeService::new("{}");
     let mut exec = Execution::new(svc.envelope(), ExecutionConfig::default());
-    for bad in [Duration::ZERO, Duration::from_millis(999), Duration::from_secs(31_622_401)] {
+    for bad in [
+        Duration::ZERO,
+        Duration::from_millis(999),
+        Duration::from_secs(31_622_401),
+    ] {
         let err = exec.wait(ContextRef::ROOT, None, bad).unwrap_err();
         assert_eq!(err.code(), "DP-X004");
     }
-    assert!(exec.poll_request().is_none(), "a rejected wait checkpoints nothing");
-    assert_eq!(exec.wait(ContextRef::ROOT, None, Duration::from_millis(1_500)).unwrap(), WaitStart::Suspend);
-    let Some(ServiceRequest::Checkpoint { updates, .. }) = exec.poll_request() else { panic!() };
-    assert_eq!(updates[0].wait_options.as_ref().unwrap().wait_seconds, Some(2));
+    assert!(
+        exec.poll_request().is_none(),
+        "a rejected wait checkpoints nothing"
+    );
+    assert_eq!(
+        exec.wait(ContextRef::ROOT, None, Duration::from_millis(1_500))
+            .unwrap(),
+        WaitStart::Suspend
+    );
+    let Some(ServiceRequest::Checkpoint { updates, .. }) = exec.poll_request() else {
+        panic!()
+    };
+    assert_eq!(
+        updates[0].wait_options.as_ref().unwrap().wait_seconds,
+        Some(2)
+    );
     assert_eq!(updates[0].id, "1", "the rejected calls consumed no ids");
 }
 
@@ -39,11 +58,22 @@ fn wait_durations_are_validated_and_rounded_up() {
 fn names_are_validated() {
     let mut svc = FakeService::new("{}");
     let mut exec = Execution::new(svc.envelope(), ExecutionConfig::default());
-    let err = exec.wait(ContextRef::ROOT, Some("caf\u{e9}"), Duration::from_secs(1)).unwrap_err();
+    let err = exec
+        .wait(ContextRef::ROOT, Some("caf\u{e9}"), Duration::from_secs(1))
+        .unwrap_err();
     assert_eq!(err.code(), "DP-X003");
-    let err = exec.wait(ContextRef::ROOT, Some(&"n".repeat(257)), Duration::from_secs(1)).unwrap_err();
+    let err = exec
+        .wait(
+            ContextRef::ROOT,
+            Some(&"n".repeat(257)),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
     assert_eq!(err.code(), "DP-X003");
-    exec.wait(ContextRef::ROOT, Some(""), Duration::from_secs(1)).unwrap();
-    let Some(ServiceRequest::Checkpoint { updates, .. }) = exec.poll_request() else { panic!() };
+    exec.wait(ContextRef::ROOT, Some(""), Duration::from_secs(1))
+        .unwrap();
+    let Some(ServiceRequest::Checkpoint { updates, .. }) = exec.poll_request() else {
+        panic!()
+    };
     assert_eq!(updates[0].name, None, "an empty name is no name");
 }
