@@ -1,1 +1,7 @@
-//! Driver for durable functions (tokio).
+//! Run AWS Lambda durable functions with async (tokio) handlers.
+
+mod aws;
+mod client;
+
+pub use aws::LambdaClient;
+pub use client::{BoxFuture, CheckpointClient};

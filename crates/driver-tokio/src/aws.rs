@@ -1,0 +1,4 @@
+//! The production checkpoint client (placeholder).
+/// Placeholder.
+#[derive(Debug)]
+pub struct LambdaClient;
