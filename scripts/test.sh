@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The project's full test command (CI runs it through .ci/run):
+#
+#   scripts/test.sh
+#
+# Stages, in order (each prints a header; a summary and a final "N passed, M failed" line of
+# test counts come last):
+#   1. setup   scripts/emulator.sh setup: the pinned emulator venv (PyPI; idempotent, seconds)
+#   2. fmt     cargo fmt --all -- --check
+#   3. clippy  cargo clippy --workspace --all-targets -- -D warnings
+#   4. test    cargo test --workspace                         (unit, integration and doc tests)
+#   5. e2e     cargo test --workspace --tests -- --ignored --test-threads=1
+#
+# Convention: in this workspace `#[ignore]` marks end-to-end tests that need the emulator
+# (e.g. `#[ignore = "e2e: needs the emulator venv (scripts/test.sh runs it)"]`); stage 5 runs
+# exactly those, one at a time. `--tests` keeps ```ignore doc examples out of it.
+#
+# Every stage runs even if an earlier one failed (so one run shows everything); the exit
+# status is non-zero if any stage failed. Environment:
+#   FAIL_FAST=1        stop at the first failing stage
+#   SKIP_E2E=1         skip stages 1 and 5 (no Python needed)
+#   CARGO_BUILD_JOBS   default 2 (sized for the 2-core CI machine); RUST_TEST_THREADS default 2
+#   TEST_LOG_DIR       where each stage's output is kept (default target/test-logs)
+#   CONF_VENV          emulator venv (default ${XDG_CACHE_HOME:-$HOME/.cache}/durable-lambda-rs/conformance-venv)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+LOG_DIR=${TEST_LOG_DIR:-$ROOT/target/test-logs}
+mkdir -p "$LOG_DIR"
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
+export RUST_TEST_THREADS=${RUST_TEST_THREADS:-2}
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+FAIL_FAST=${FAIL_FAST:-0}
+SKIP_E2E=${SKIP_E2E:-0}
+
+NAMES=() STATUSES=() TIMES=()
+TOTAL=5
+N=0
+FAILED=0
+
+record() {  # record NAME STATUS SECONDS
+  NAMES+=("$1") STATUSES+=("$2") TIMES+=("$3")
+}
+
+stage() {  # stage NAME COMMAND... ; output goes to the terminal and to $LOG_DIR/NAME.log
+  local name=$1 t0 rc
+  shift
+  N=$((N + 1))
+  printf '\n%s\n== [%d/%d] %s: %s\n%s\n' \
+    "================================================================================" \
+    "$N" "$TOTAL" "$name" "$*" \
+    "================================================================================"
+  t0=$SECONDS
+  if "$@" 2>&1 | tee "$LOG_DIR/$name.log"; then rc=0; else rc=$?; fi
+  if [[ $rc -eq 0 ]]; then
+    record "$name" ok $((SECONDS - t0))
+  else
+    record "$name" "FAILED (exit $rc; log $LOG_DIR/$name.log)" $((SECONDS - t0))
+    FAILED=$((FAILED + 1))
+    if [[ $FAIL_FAST == 1 ]]; then
+      summary
+      exit 1
+    fi
+  fi
+}
+
+skip() {  # skip NAME REASON
+  N=$((N + 1))
+  printf '\n== [%d/%d] %s: skipped (%s)\n' "$N" "$TOTAL" "$1" "$2"
+  record "$1" "skipped ($2)" 0
+}
+
+# Sums cargo's "test result: ok. 3 passed; 1 failed; 2 ignored; ..." lines of the test stages.
+count_tests() {
+  local f files=()
+  for f in "$LOG_DIR/test.log" "$LOG_DIR/e2e.log"; do
+    [[ -f $f ]] && files+=("$f")
+  done
+  [[ ${#files[@]} -gt 0 ]] || { echo "0 0"; return; }
+  sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "${files[@]}" \
+    | awk '{p += $1; f += $2} END {print p + 0, f + 0}'
+}
+
+summary() {
+  local i passed failed
+  printf '\n%s\n== summary\n' "================================================================================"
+  for i in "${!NAMES[@]}"; do
+    printf '  %-7s %5ss  %s\n' "${NAMES[$i]}" "${TIMES[$i]}" "${STATUSES[$i]}"
+  done
+  read -r passed failed < <(count_tests)
+  printf '  stages failed: %d; total time %ss; logs in %s\n' "$FAILED" "$SECONDS" "$LOG_DIR"
+  echo "$passed passed, $failed failed"
+}
+
+# Only the stages' own logs are summed: start from clean ones.
+rm -f "$LOG_DIR"/{setup,fmt,clippy,test,e2e}.log
+
+if [[ $SKIP_E2E == 1 ]]; then
+  skip setup "SKIP_E2E=1"
+else
+  stage setup scripts/emulator.sh setup
+fi
+stage fmt cargo fmt --all -- --check
+stage clippy cargo clippy --workspace --all-targets -- -D warnings
+stage test cargo test --workspace
+if [[ $SKIP_E2E == 1 ]]; then
+  skip e2e "SKIP_E2E=1"
+elif [[ ${STATUSES[0]} != ok ]]; then
+  skip e2e "emulator setup failed"
+  FAILED=$((FAILED + 1))
+else
+  stage e2e cargo test --workspace --tests -- --ignored --test-threads=1
+fi
+
+summary
+[[ $FAILED -eq 0 ]]
