@@ -117,6 +117,8 @@ cmd_start() {
   unset AWS_PROFILE AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_SESSION_TOKEN=local
   export AWS_DEFAULT_REGION=us-west-2 AWS_REGION=us-west-2
+  # Python handlers (fixtures) must not leave __pycache__ in the source tree.
+  export PYTHONDONTWRITEBYTECODE=1
   export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 
   SAM_TEMPLATE=$template "$VENV/bin/python" "$HARNESS/shim.py" --print-function-configs \

@@ -30,6 +30,7 @@ fn run_suite_passes_step_1_1_with_the_python_reference_handler() {
         .env("OUT", &out)
         .env("EMULATOR_PORT", eport.to_string())
         .env("SHIM_PORT", sport.to_string())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .env_remove("HANDLER_MODE")
         .stdin(Stdio::null())
         .output()
