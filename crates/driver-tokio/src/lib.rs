@@ -2,6 +2,20 @@
 
 mod aws;
 mod client;
+mod context;
+mod driver;
+mod error;
+mod runtime;
+mod serdes;
 
 pub use aws::LambdaClient;
 pub use client::{BoxFuture, CheckpointClient};
+pub use context::{DurableContext, Logger, OperationFuture, Step, StepContext, Wait};
+pub use driver::{handle, Options};
+pub use durable_proto::{
+    ErrorObject, ExecutionConfig, InvocationOutcome, Jitter, RetryDecision, RetryPolicy,
+    RetryStrategy, StepSemantics,
+};
+pub use error::{error_object_of, DurableError};
+pub use runtime::{outcome_to_response, run, run_with_client};
+pub use serdes::{serdes_fn, FnSerdes, Json, Serdes};

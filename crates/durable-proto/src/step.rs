@@ -300,6 +300,11 @@ impl Execution {
         }
     }
 
+    /// The id of a step started in this invocation.
+    pub fn step_id(&self, op: OperationRef) -> Option<&str> {
+        self.live.get(op.0 as usize).map(|l| l.id.as_str())
+    }
+
     /// The user code dropped a running step without waiting for its body (for example a
     /// `select!` that took another branch). The step stops counting as running.
     pub fn abandon_step(&mut self, op: OperationRef) {

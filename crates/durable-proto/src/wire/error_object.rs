@@ -40,3 +40,16 @@ impl ErrorObject {
         self.error_message.as_deref().unwrap_or("")
     }
 }
+
+impl std::fmt::Display for ErrorObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.error_type.as_deref(), self.error_message.as_deref()) {
+            (Some(t), Some(m)) => write!(f, "{t}: {m}"),
+            (Some(t), None) => f.write_str(t),
+            (None, Some(m)) => f.write_str(m),
+            (None, None) => f.write_str("unknown error"),
+        }
+    }
+}
+
+impl std::error::Error for ErrorObject {}

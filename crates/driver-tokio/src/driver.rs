@@ -1,0 +1,232 @@
+//! The invocation loop: runs user code and the engine's service calls side by side.
+
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use durable_proto::{
+    ApiFailure, CheckpointResponse, ErrorObject, Execution, ExecutionConfig, ExecutionState,
+    InvocationFailure, InvocationInput, InvocationOutcome, SeededRng, ServiceRequest,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::client::CheckpointClient;
+use crate::context::{DurableContext, Shared};
+use crate::error::error_object_of;
+
+/// Settings of one invocation.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// The engine's limits.
+    pub execution: ExecutionConfig,
+    /// Seed for retry jitter. By default it is derived from the execution ARN and the
+    /// invocation's first checkpoint token, so the same inputs give the same updates.
+    pub seed: Option<u64>,
+    /// The Lambda context handed to user code, when running under the Lambda runtime.
+    pub lambda_context: Option<lambda_runtime::Context>,
+}
+
+enum Reply {
+    State(Result<ExecutionState, ApiFailure>),
+    Checkpoint(Result<CheckpointResponse, ApiFailure>),
+}
+
+type UserFuture = Pin<Box<dyn Future<Output = Result<String, ErrorObject>> + Send>>;
+
+/// Runs one invocation of a durable handler to its outcome.
+///
+/// This is the entry point without the Lambda runtime: give it the parsed envelope, a
+/// checkpoint client and the handler; return the outcome's output to the service (or fail
+/// the invocation on [`InvocationOutcome::Failure`]).
+pub async fn handle<E, O, Err, F, Fut, C>(
+    input: InvocationInput,
+    client: Arc<C>,
+    options: Options,
+    handler: F,
+) -> InvocationOutcome
+where
+    E: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    Err: Display + Debug + Send + 'static,
+    F: FnOnce(E, DurableContext) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<O, Err>> + Send + 'static,
+    C: CheckpointClient + ?Sized,
+{
+    let rng = match options.seed {
+        Some(seed) => SeededRng::new(seed),
+        None => {
+            let mut key = input.durable_execution_arn.clone().into_bytes();
+            key.push(0);
+            key.extend_from_slice(input.checkpoint_token.as_bytes());
+            SeededRng::from_key(&key)
+        }
+    };
+    let exec = Execution::new(input, options.execution);
+    let span = tracing::info_span!("durable_invocation", execution_arn = %exec.arn());
+    let shared = Arc::new(Shared::new(exec, rng, options.lambda_context));
+    drive(shared, client, handler).instrument(span).await
+}
+
+async fn drive<E, O, Err, F, Fut, C>(shared: Arc<Shared>, client: Arc<C>, handler: F) -> InvocationOutcome
+where
+    E: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    Err: Display + Debug + Send + 'static,
+    F: FnOnce(E, DurableContext) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<O, Err>> + Send + 'static,
+    C: CheckpointClient + ?Sized,
+{
+    let mut handler = Some(handler);
+    let mut user: Option<UserFuture> = None;
+    let mut request: Option<JoinHandle<Reply>> = None;
+    loop {
+        {
+            let mut guard = shared.lock();
+            let exec = &mut guard.exec;
+            if let Some(outcome) = exec.poll_output() {
+                return outcome;
+            }
+            if exec.is_closing() {
+                user = None;
+            }
+            if user.is_none() && exec.is_ready() {
+                if let Some(h) = handler.take() {
+                    user = Some(start_user(&shared, exec, h));
+                }
+            }
+            if request.is_none() {
+                if let Some(req) = exec.poll_request() {
+                    request = Some(spawn_request(&*client, exec.arn().to_owned(), req));
+                }
+            }
+            if request.is_none() && user.is_none() {
+                // Nothing can move: the engine must already have an outcome.
+                if let Some(outcome) = exec.poll_output() {
+                    return outcome;
+                }
+                return InvocationOutcome::Failure(InvocationFailure {
+                    error_type: "DurableSdkInternalError".into(),
+                    message: "the invocation stalled with no pending work and no outcome".into(),
+                });
+            }
+        }
+        tokio::select! {
+            biased;
+            result = async { user.as_mut().expect("guarded").await }, if user.is_some() => {
+                user = None;
+                shared.lock().exec.handle_handler_result(result);
+            }
+            reply = async { request.as_mut().expect("guarded").await }, if request.is_some() => {
+                request = None;
+                apply_reply(&shared, reply);
+            }
+            () = shared.changed.notified() => {}
+        }
+        if user.is_some() {
+            // The user future was polled first and is pending: if no step body is running
+            // and something waits on the service, nothing more can happen here.
+            let mut guard = shared.lock();
+            if guard.exec.should_suspend() {
+                guard.exec.suspend();
+                user = None;
+            }
+        }
+    }
+}
+
+fn start_user<E, O, Err, F, Fut>(shared: &Arc<Shared>, exec: &Execution, handler: F) -> UserFuture
+where
+    E: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    Err: Display + Debug + Send + 'static,
+    F: FnOnce(E, DurableContext) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<O, Err>> + Send + 'static,
+{
+    let event = parse_event::<E>(exec.input_payload());
+    let ctx = DurableContext::root(shared.clone());
+    Box::pin(async move {
+        let event = event?;
+        match handler(event, ctx).await {
+            Ok(output) => serde_json::to_string(&output).map_err(|e| {
+                ErrorObject::new(
+                    "SerializationError",
+                    format!("the handler's result could not be serialized as JSON: {e}"),
+                )
+            }),
+            Err(e) => Err(error_object_of(&e)),
+        }
+    })
+}
+
+/// Reads the user's event. A blank input reads as `null`, or as `{}` for event types that
+/// need an object.
+fn parse_event<E: DeserializeOwned>(payload: Option<&str>) -> Result<E, ErrorObject> {
+    let parsed = match payload {
+        Some(text) => serde_json::from_str(text),
+        None => serde_json::from_str("null").or_else(|_| serde_json::from_str("{}")),
+    };
+    parsed.map_err(|e| {
+        ErrorObject::new(
+            "InvalidInput",
+            format!(
+                "the execution's input does not match the handler's event type {}: {e}",
+                std::any::type_name::<E>()
+            ),
+        )
+    })
+}
+
+fn spawn_request<C: CheckpointClient + ?Sized>(client: &C, arn: String, request: ServiceRequest) -> JoinHandle<Reply> {
+    match request {
+        ServiceRequest::GetState {
+            checkpoint_token,
+            marker,
+        } => {
+            let call = client.get_state(arn, checkpoint_token, marker);
+            tokio::spawn(async move { Reply::State(call.await) })
+        }
+        ServiceRequest::Checkpoint {
+            checkpoint_token,
+            updates,
+        } => {
+            tracing::debug!(updates = updates.len(), "checkpoint");
+            let call = client.checkpoint(arn, checkpoint_token, updates);
+            tokio::spawn(async move { Reply::Checkpoint(call.await) })
+        }
+        _ => tokio::spawn(async {
+            Reply::Checkpoint(Err(ApiFailure::new(
+                None,
+                Some("UnsupportedRequest"),
+                "this driver version does not know the engine's request",
+            )))
+        }),
+    }
+}
+
+fn apply_reply(shared: &Shared, reply: Result<Reply, tokio::task::JoinError>) {
+    let mut guard = shared.lock();
+    let exec = &mut guard.exec;
+    let applied = match reply {
+        Ok(Reply::State(Ok(page))) => exec.handle_state_page(page),
+        Ok(Reply::Checkpoint(Ok(response))) => exec.handle_checkpoint_response(response),
+        Ok(Reply::State(Err(failure)) | Reply::Checkpoint(Err(failure))) => {
+            tracing::warn!(?failure, "durable-execution API call failed");
+            exec.handle_request_failure(failure);
+            Ok(())
+        }
+        Err(join) => {
+            exec.handle_request_failure(ApiFailure::new(None, None, format!("the API call task failed: {join}")));
+            Ok(())
+        }
+    };
+    if let Err(e) = applied {
+        exec.handle_request_failure(ApiFailure::new(None, None, e.to_string()));
+    }
+    drop(guard);
+    shared.acked.send_modify(|n| *n += 1);
+}
