@@ -1,1 +1,22 @@
-//! Driver for durable functions (blocking).
+//! Run AWS Lambda durable functions with plain synchronous handlers.
+//!
+//! User code is ordinary blocking Rust: `fn(event, &DurableContext) -> Result<O, E>`.
+//! Operations return [`DurableError`]; propagate it with `?`. When an operation cannot
+//! proceed in this invocation (a wait, a scheduled retry) it returns
+//! [`DurableError::Suspended`]; the handler must return it, and the invocation ends with
+//! PENDING. Swallowing it does not change the outcome: the engine already decided.
+//!
+//! Under the hood the handler runs on a blocking thread while an internal current-thread
+//! tokio runtime drives the Lambda Runtime API and pipelined checkpoint calls, sharing the
+//! async driver's loop so both drivers behave identically.
+
+mod context;
+mod driver;
+
+pub use context::{DurableContext, StepConfig};
+pub use driver::{handle, run, run_with_client};
+pub use durable_tokio::{
+    CheckpointClient, DurableError, ErrorObject, ExecutionConfig, Jitter, LambdaClient, Logger,
+    Options, RetryDecision, RetryPolicy, RetryStrategy, Serdes, StepContext, StepSemantics,
+};
+pub use durable_proto::InvocationOutcome;

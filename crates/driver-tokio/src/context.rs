@@ -52,11 +52,16 @@ impl Shared {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn wait_acknowledged(&self, ticket: FlushTicket) {
+    /// Waits until `ticket` is acknowledged, or the invocation is ending (then the caller
+    /// must not run user code; check [`Execution::is_closing`]).
+    pub(crate) async fn wait_acknowledged(&self, ticket: FlushTicket) {
         let mut acks = self.acked.subscribe();
         loop {
-            if self.lock().exec.is_acknowledged(ticket) {
-                return;
+            {
+                let inner = self.lock();
+                if inner.exec.is_acknowledged(ticket) || inner.exec.is_closing() {
+                    return;
+                }
             }
             if acks.changed().await.is_err() {
                 std::future::pending::<()>().await;
@@ -93,6 +98,15 @@ pub struct StepContext {
 }
 
 impl StepContext {
+    /// A step context for `attempt` of operation `operation_id` (for other front ends and
+    /// tests; the driver builds these itself).
+    pub fn new(attempt: u32, operation_id: String) -> Self {
+        Self {
+            attempt,
+            operation_id,
+        }
+    }
+
     /// The attempt now running, 1 for the first.
     pub fn attempt(&self) -> u32 {
         self.attempt
@@ -176,6 +190,62 @@ impl DurableContext {
 
     fn notify(&self) {
         self.shared.changed.notify_one();
+    }
+
+    /// Direct access to this invocation's engine, for building other front ends (such as
+    /// the blocking driver) on this driver's loop and IO.
+    pub fn engine(&self) -> EngineHandle {
+        EngineHandle {
+            shared: self.shared.clone(),
+            context: self.context,
+        }
+    }
+}
+
+/// Access to one invocation's [`Execution`] engine from outside an async step.
+///
+/// The engine lives behind a lock that the driver loop also takes; closures given to
+/// [`with`](EngineHandle::with) must be short and must not block.
+#[derive(Clone)]
+pub struct EngineHandle {
+    shared: Arc<Shared>,
+    context: ContextRef,
+}
+
+impl Debug for EngineHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineHandle")
+            .field("execution_arn", &self.shared.arn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineHandle {
+    /// The context operations are numbered in.
+    pub fn context(&self) -> ContextRef {
+        self.context
+    }
+
+    /// The execution ARN.
+    pub fn execution_arn(&self) -> &str {
+        &self.shared.arn
+    }
+
+    /// Runs `f` with the engine and the invocation's RNG, then wakes the driver loop so it
+    /// sends whatever `f` queued.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Execution, &mut SeededRng) -> R) -> R {
+        let result = {
+            let mut guard = self.shared.lock();
+            let Inner { exec, rng } = &mut *guard;
+            f(exec, rng)
+        };
+        self.shared.changed.notify_one();
+        result
+    }
+
+    /// Resolves once `ticket` is acknowledged or the invocation is ending.
+    pub async fn acknowledged(&self, ticket: FlushTicket) {
+        self.shared.wait_acknowledged(ticket).await;
     }
 }
 
@@ -283,6 +353,9 @@ where
             let mut guard = AbandonGuard { ctx, op: Some(op) };
             if let Some(ticket) = wait_for {
                 ctx.shared.wait_acknowledged(ticket).await;
+                if ctx.shared.lock().exec.is_closing() {
+                    return park().await;
+                }
             }
             let step_ctx = StepContext {
                 attempt,

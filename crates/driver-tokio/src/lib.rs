@@ -10,7 +10,7 @@ mod serdes;
 
 pub use aws::LambdaClient;
 pub use client::{BoxFuture, CheckpointClient};
-pub use context::{DurableContext, Logger, OperationFuture, Step, StepContext, Wait};
+pub use context::{DurableContext, EngineHandle, Logger, OperationFuture, Step, StepContext, Wait};
 pub use driver::{handle, Options};
 pub use durable_proto::{
     ErrorObject, ExecutionConfig, InvocationOutcome, Jitter, RetryDecision, RetryPolicy,

@@ -1,0 +1,233 @@
+//! `DurableContext` for synchronous user code.
+
+use std::fmt::{Debug, Display};
+use std::sync::Arc;
+use std::time::Duration;
+
+use durable_proto::{
+    ExecutionError, RetryPolicy, RetryStrategy, StepEnd, StepRequest, StepResult, StepSemantics,
+    StepStart, WaitStart,
+};
+use durable_tokio::{error_object_of, DurableError, EngineHandle, Json, Logger, Serdes, StepContext};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::runtime::Handle;
+
+/// The handle synchronous user code runs durable operations through.
+pub struct DurableContext {
+    engine: EngineHandle,
+    logger: Logger,
+    runtime: Handle,
+}
+
+impl Debug for DurableContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DurableContext")
+            .field("execution_arn", &self.engine.execution_arn())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a step runs: retry strategy, semantics and serializer.
+pub struct StepConfig<T> {
+    strategy: Arc<dyn RetryStrategy>,
+    semantics: StepSemantics,
+    serdes: Arc<dyn Serdes<T>>,
+}
+
+impl<T: Serialize + DeserializeOwned> Default for StepConfig<T> {
+    fn default() -> Self {
+        Self {
+            strategy: Arc::new(RetryPolicy::default()),
+            semantics: StepSemantics::AtLeastOncePerRetry,
+            serdes: Arc::new(Json),
+        }
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> StepConfig<T> {
+    /// The defaults: [`RetryPolicy::default`], at-least-once per retry, JSON.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<T> StepConfig<T> {
+    /// Sets the retry strategy.
+    pub fn retry(mut self, strategy: impl RetryStrategy + 'static) -> Self {
+        self.strategy = Arc::new(strategy);
+        self
+    }
+
+    /// Sets the semantics.
+    pub fn semantics(mut self, semantics: StepSemantics) -> Self {
+        self.semantics = semantics;
+        self
+    }
+
+    /// At-most-once per retry: the body runs only after its START is recorded.
+    pub fn at_most_once(self) -> Self {
+        self.semantics(StepSemantics::AtMostOncePerRetry)
+    }
+
+    /// Replaces the serializer.
+    pub fn serdes(mut self, serdes: impl Serdes<T> + 'static) -> Self {
+        self.serdes = Arc::new(serdes);
+        self
+    }
+}
+
+impl<T> Debug for StepConfig<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepConfig")
+            .field("semantics", &self.semantics)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DurableContext {
+    pub(crate) fn new(async_ctx: &durable_tokio::DurableContext, runtime: Handle) -> Self {
+        Self {
+            engine: async_ctx.engine(),
+            logger: async_ctx.logger(),
+            runtime,
+        }
+    }
+
+    /// The durable execution's ARN.
+    pub fn execution_arn(&self) -> &str {
+        self.engine.execution_arn()
+    }
+
+    /// Whether the code is re-tracing operations recorded by earlier invocations.
+    pub fn is_replaying(&self) -> bool {
+        self.engine.with(|exec, _| exec.is_replaying())
+    }
+
+    /// A logger whose events are dropped while replaying.
+    pub fn logger(&self) -> &Logger {
+        &self.logger
+    }
+
+    /// A step with the default configuration; see [`step_with`](Self::step_with).
+    pub fn step<T, E>(&self, name: &str, body: impl FnOnce(&StepContext) -> Result<T, E>) -> Result<T, DurableError>
+    where
+        T: Serialize + DeserializeOwned,
+        E: Display + Debug + Send + 'static,
+    {
+        self.step_with(name, StepConfig::new(), body)
+    }
+
+    /// A step: runs `body` once per attempt and checkpoints its result; on replay a
+    /// finished step returns its recorded value without running `body`.
+    ///
+    /// ```no_run
+    /// # fn demo(ctx: &durable_blocking::DurableContext) -> Result<(), durable_blocking::DurableError> {
+    /// use durable_blocking::{RetryPolicy, StepConfig};
+    /// let charged: bool = ctx.step_with(
+    ///     "charge",
+    ///     StepConfig::new().retry(RetryPolicy::none()).at_most_once(),
+    ///     |_| Ok::<_, std::io::Error>(true),
+    /// )?;
+    /// # Ok(()) }
+    /// ```
+    pub fn step_with<T, E>(
+        &self,
+        name: &str,
+        config: StepConfig<T>,
+        body: impl FnOnce(&StepContext) -> Result<T, E>,
+    ) -> Result<T, DurableError>
+    where
+        E: Display + Debug + Send + 'static,
+    {
+        let context = self.engine.context();
+        let start = self.engine.with(|exec, rng| {
+            let request = StepRequest {
+                name: Some(name),
+                semantics: config.semantics,
+                strategy: &*config.strategy,
+            };
+            exec.step(context, request, rng).map(|s| {
+                let id = match &s {
+                    StepStart::Run { op, .. } => exec.step_id(*op).unwrap_or_default().to_owned(),
+                    _ => String::new(),
+                };
+                (s, id)
+            })
+        });
+        let (start, id) = start.map_err(|e| self.refusal(e))?;
+        let (op, attempt, wait_for) = match start {
+            StepStart::Done(result) => return finish(&*config.serdes, &id, result),
+            StepStart::Run { op, attempt, wait_for } => (op, attempt, wait_for),
+            _ => return Err(self.suspend_now()),
+        };
+        if let Some(ticket) = wait_for {
+            self.runtime.block_on(self.engine.acknowledged(ticket));
+            if self.engine.with(|exec, _| exec.is_closing()) {
+                return Err(DurableError::Closing("the invocation is ending".into()));
+            }
+        }
+        let span = tracing::info_span!("durable_step", operation_id = %id, name = %name, attempt);
+        let result = span.in_scope(|| body(&step_context(attempt, &id)));
+        let no_retry = RetryPolicy::none();
+        let (outcome, strategy): (_, &dyn RetryStrategy) = match result {
+            Ok(value) => match config.serdes.serialize(&value) {
+                Ok(text) => (Ok(text), &*config.strategy),
+                Err(m) => (Err(durable_proto::ErrorObject::new("SerializationError", m)), &no_retry),
+            },
+            Err(e) => (Err(error_object_of(&e)), &*config.strategy),
+        };
+        let end = self.engine.with(|exec, rng| exec.handle_step_outcome(op, outcome, strategy, rng));
+        match end.map_err(|e| self.refusal(e))? {
+            StepEnd::Done(result) => finish(&*config.serdes, &id, result),
+            _ => Err(self.suspend_now()),
+        }
+    }
+
+    /// A durable wait. The first call returns [`DurableError::Suspended`] (return it from
+    /// the handler); the service invokes the function again once `duration` has passed, and
+    /// the replayed call returns `Ok(())`.
+    pub fn wait(&self, name: &str, duration: Duration) -> Result<(), DurableError> {
+        let context = self.engine.context();
+        let start = self.engine.with(|exec, _| exec.wait(context, Some(name), duration));
+        match start.map_err(|e| self.refusal(e))? {
+            WaitStart::Elapsed => Ok(()),
+            _ => Err(self.suspend_now()),
+        }
+    }
+
+    /// Sequential code that hits a blocked operation cannot make progress: suspend now.
+    fn suspend_now(&self) -> DurableError {
+        self.engine.with(|exec, _| {
+            if exec.should_suspend() {
+                exec.suspend();
+            }
+        });
+        DurableError::Suspended
+    }
+
+    fn refusal(&self, error: ExecutionError) -> DurableError {
+        match error {
+            ExecutionError::InvalidName { .. } | ExecutionError::InvalidWaitDuration { .. } => {
+                DurableError::InvalidArgument(error)
+            }
+            other => DurableError::Closing(other.to_string()),
+        }
+    }
+}
+
+fn step_context(attempt: u32, id: &str) -> StepContext {
+    StepContext::new(attempt, id.to_owned())
+}
+
+fn finish<T>(serdes: &dyn Serdes<T>, id: &str, result: StepResult) -> Result<T, DurableError> {
+    match result {
+        Ok(text) => serdes
+            .deserialize(text.as_deref().unwrap_or("null"))
+            .map_err(|message| DurableError::Serialization {
+                operation_id: id.to_owned(),
+                message,
+            }),
+        Err(e) => Err(DurableError::StepFailed(e)),
+    }
+}

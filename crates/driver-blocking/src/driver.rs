@@ -1,0 +1,107 @@
+//! Entry points: `run` on the Lambda runtime, and `handle` for one invocation.
+
+use std::fmt::{Debug, Display};
+use std::sync::{Arc, OnceLock};
+
+use durable_proto::{ErrorObject, InvocationInput, InvocationOutcome};
+use durable_tokio::{error_object_of, CheckpointClient, LambdaClient, Options};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::runtime::{Handle, Runtime};
+
+use crate::context::DurableContext;
+
+/// The process-wide runtime that performs this driver's IO.
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("cannot start the durable driver's IO runtime: {e}"))
+    })
+}
+
+/// Wraps a synchronous handler as an async one that runs it on a blocking thread.
+fn lift<E, O, Err, F>(
+    handler: Arc<F>,
+) -> impl Fn(E, durable_tokio::DurableContext) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<O, ErrorObject>> + Send>>
+       + Send
+       + Sync
+       + 'static
+where
+    E: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    Err: Display + Debug + Send + 'static,
+    F: Fn(E, &DurableContext) -> Result<O, Err> + Send + Sync + 'static,
+{
+    move |event, async_ctx| {
+        let handler = handler.clone();
+        let ctx = DurableContext::new(&async_ctx, Handle::current());
+        Box::pin(async move {
+            let joined = tokio::task::spawn_blocking(move || handler(event, &ctx).map_err(|e| error_object_of(&e))).await;
+            match joined {
+                Ok(result) => result,
+                Err(join) => Err(ErrorObject::new(
+                    "HandlerPanicked",
+                    format!("the handler panicked or was cancelled: {join}"),
+                )),
+            }
+        })
+    }
+}
+
+/// Runs a synchronous durable handler as a Lambda function: the process's whole `main`.
+///
+/// ```no_run
+/// use durable_blocking::{DurableContext, DurableError};
+/// use std::time::Duration;
+///
+/// fn workflow(name: String, ctx: &DurableContext) -> Result<String, DurableError> {
+///     let greeting: String = ctx.step("greet", |_| Ok::<_, std::io::Error>(format!("hello {name}")))?;
+///     ctx.wait("pause", Duration::from_secs(60))?;
+///     Ok(greeting)
+/// }
+///
+/// fn main() -> Result<(), lambda_runtime::Error> {
+///     durable_blocking::run(workflow)
+/// }
+/// ```
+pub fn run<E, O, Err, F>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    E: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    Err: Display + Debug + Send + 'static,
+    F: Fn(E, &DurableContext) -> Result<O, Err> + Send + Sync + 'static,
+{
+    let rt = runtime();
+    let client = Arc::new(rt.block_on(LambdaClient::shared()));
+    run_with_client(client, Options::default(), handler)
+}
+
+/// Like [`run`], with a checkpoint client and options of your choosing.
+pub fn run_with_client<E, O, Err, F, C>(client: Arc<C>, options: Options, handler: F) -> Result<(), lambda_runtime::Error>
+where
+    E: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    Err: Display + Debug + Send + 'static,
+    F: Fn(E, &DurableContext) -> Result<O, Err> + Send + Sync + 'static,
+    C: CheckpointClient + ?Sized,
+{
+    let lifted = lift(Arc::new(handler));
+    runtime().block_on(durable_tokio::run_with_client(client, options, lifted))
+}
+
+/// Runs one invocation of a synchronous durable handler to its outcome, without the Lambda
+/// runtime. Blocks the calling thread; do not call it from inside an async runtime.
+pub fn handle<E, O, Err, F, C>(input: InvocationInput, client: Arc<C>, options: Options, handler: F) -> InvocationOutcome
+where
+    E: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    Err: Display + Debug + Send + 'static,
+    F: Fn(E, &DurableContext) -> Result<O, Err> + Send + Sync + 'static,
+    C: CheckpointClient + ?Sized,
+{
+    let lifted = lift(Arc::new(handler));
+    runtime().block_on(durable_tokio::handle(input, client, options, lifted))
+}
