@@ -45,11 +45,13 @@ use crate::http::{clip, encode, Http};
 use crate::process::{kill, pid_alive, tail};
 use crate::setup::emulator_script;
 pub use crate::setup::{
-    ensure_setup, fixtures_dir, free_ports, harness_dir, new_workdir, venv_python, workspace_root,
+    build_binary, build_example, ensure_setup, fixtures_dir, free_ports, harness_dir, new_workdir,
+    venv_python, workspace_root,
 };
 
 /// An actionable failure: what went wrong, plus where to look (log paths and their tails).
-#[derive(Debug, Clone)]
+/// `Debug` prints the message as is, so `.unwrap()` / `.expect()` show readable logs.
+#[derive(Clone)]
 pub struct Error(String);
 
 impl Error {
@@ -60,6 +62,12 @@ impl Error {
     /// The full message.
     pub fn message(&self) -> &str {
         &self.0
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

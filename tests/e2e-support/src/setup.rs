@@ -125,6 +125,38 @@ pub fn free_ports() -> Result<(u16, u16)> {
     Ok((port(&a)?, port(&b)?))
 }
 
+/// Builds a binary target of a workspace package (`cargo build -p <package> --bin <name>`,
+/// debug profile) and returns its path, e.g. a Lambda `bootstrap` for runtime-api mode. Works
+/// from inside `cargo test` (the outer build has finished by then).
+pub fn build_binary(package: &str, bin: &str) -> Result<PathBuf> {
+    cargo_build(package, "--bin", bin)?;
+    Ok(target_dir().join("debug").join(bin))
+}
+
+/// Like [`build_binary`] for an example target (`--example <name>`).
+pub fn build_example(package: &str, example: &str) -> Result<PathBuf> {
+    cargo_build(package, "--example", example)?;
+    Ok(target_dir().join("debug/examples").join(example))
+}
+
+fn cargo_build(package: &str, kind: &str, name: &str) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(&cargo)
+        .args(["build", "-p", package, kind, name])
+        .current_dir(workspace_root())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::new(format!("cannot run cargo ({cargo:?}): {e}")))?;
+    if !out.status.success() {
+        return Err(Error::new(format!(
+            "`cargo build -p {package} {kind} {name}` failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
