@@ -8,7 +8,9 @@ use durable_proto::{
     ExecutionError, RetryPolicy, RetryStrategy, StepEnd, StepRequest, StepResult, StepSemantics,
     StepStart, WaitStart,
 };
-use durable_tokio::{error_object_of, DurableError, EngineHandle, Json, Logger, Serdes, StepContext};
+use durable_tokio::{
+    error_object_of, DurableError, EngineHandle, Json, Logger, Serdes, StepContext,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::runtime::Handle;
@@ -110,7 +112,11 @@ impl DurableContext {
     }
 
     /// A step with the default configuration; see [`step_with`](Self::step_with).
-    pub fn step<T, E>(&self, name: &str, body: impl FnOnce(&StepContext) -> Result<T, E>) -> Result<T, DurableError>
+    pub fn step<T, E>(
+        &self,
+        name: &str,
+        body: impl FnOnce(&StepContext) -> Result<T, E>,
+    ) -> Result<T, DurableError>
     where
         T: Serialize + DeserializeOwned,
         E: Display + Debug + Send + 'static,
@@ -158,7 +164,11 @@ impl DurableContext {
         let (start, id) = start.map_err(|e| self.refusal(e))?;
         let (op, attempt, wait_for) = match start {
             StepStart::Done(result) => return finish(&*config.serdes, &id, result),
-            StepStart::Run { op, attempt, wait_for } => (op, attempt, wait_for),
+            StepStart::Run {
+                op,
+                attempt,
+                wait_for,
+            } => (op, attempt, wait_for),
             _ => return Err(self.suspend_now()),
         };
         if let Some(ticket) = wait_for {
@@ -173,11 +183,16 @@ impl DurableContext {
         let (outcome, strategy): (_, &dyn RetryStrategy) = match result {
             Ok(value) => match config.serdes.serialize(&value) {
                 Ok(text) => (Ok(text), &*config.strategy),
-                Err(m) => (Err(durable_proto::ErrorObject::new("SerializationError", m)), &no_retry),
+                Err(m) => (
+                    Err(durable_proto::ErrorObject::new("SerializationError", m)),
+                    &no_retry,
+                ),
             },
             Err(e) => (Err(error_object_of(&e)), &*config.strategy),
         };
-        let end = self.engine.with(|exec, rng| exec.handle_step_outcome(op, outcome, strategy, rng));
+        let end = self
+            .engine
+            .with(|exec, rng| exec.handle_step_outcome(op, outcome, strategy, rng));
         match end.map_err(|e| self.refusal(e))? {
             StepEnd::Done(result) => finish(&*config.serdes, &id, result),
             _ => Err(self.suspend_now()),
@@ -189,7 +204,9 @@ impl DurableContext {
     /// the replayed call returns `Ok(())`.
     pub fn wait(&self, name: &str, duration: Duration) -> Result<(), DurableError> {
         let context = self.engine.context();
-        let start = self.engine.with(|exec, _| exec.wait(context, Some(name), duration));
+        let start = self
+            .engine
+            .with(|exec, _| exec.wait(context, Some(name), duration));
         match start.map_err(|e| self.refusal(e))? {
             WaitStart::Elapsed => Ok(()),
             _ => Err(self.suspend_now()),

@@ -25,7 +25,10 @@ fn runtime() -> &'static Runtime {
 /// Wraps a synchronous handler as an async one that runs it on a blocking thread.
 fn lift<E, O, Err, F>(
     handler: Arc<F>,
-) -> impl Fn(E, durable_tokio::DurableContext) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<O, ErrorObject>> + Send>>
+) -> impl Fn(
+    E,
+    durable_tokio::DurableContext,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<O, ErrorObject>> + Send>>
        + Send
        + Sync
        + 'static
@@ -39,7 +42,10 @@ where
         let handler = handler.clone();
         let ctx = DurableContext::new(&async_ctx, Handle::current());
         Box::pin(async move {
-            let joined = tokio::task::spawn_blocking(move || handler(event, &ctx).map_err(|e| error_object_of(&e))).await;
+            let joined = tokio::task::spawn_blocking(move || {
+                handler(event, &ctx).map_err(|e| error_object_of(&e))
+            })
+            .await;
             match joined {
                 Ok(result) => result,
                 Err(join) => Err(ErrorObject::new(
@@ -80,7 +86,11 @@ where
 }
 
 /// Like [`run`], with a checkpoint client and options of your choosing.
-pub fn run_with_client<E, O, Err, F, C>(client: Arc<C>, options: Options, handler: F) -> Result<(), lambda_runtime::Error>
+pub fn run_with_client<E, O, Err, F, C>(
+    client: Arc<C>,
+    options: Options,
+    handler: F,
+) -> Result<(), lambda_runtime::Error>
 where
     E: DeserializeOwned + Send + 'static,
     O: Serialize + Send + 'static,
@@ -94,7 +104,12 @@ where
 
 /// Runs one invocation of a synchronous durable handler to its outcome, without the Lambda
 /// runtime. Blocks the calling thread; do not call it from inside an async runtime.
-pub fn handle<E, O, Err, F, C>(input: InvocationInput, client: Arc<C>, options: Options, handler: F) -> InvocationOutcome
+pub fn handle<E, O, Err, F, C>(
+    input: InvocationInput,
+    client: Arc<C>,
+    options: Options,
+    handler: F,
+) -> InvocationOutcome
 where
     E: DeserializeOwned + Send + 'static,
     O: Serialize + Send + 'static,

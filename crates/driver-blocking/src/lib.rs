@@ -15,8 +15,8 @@ mod driver;
 
 pub use context::{DurableContext, StepConfig};
 pub use driver::{handle, run, run_with_client};
+pub use durable_proto::InvocationOutcome;
 pub use durable_tokio::{
     CheckpointClient, DurableError, ErrorObject, ExecutionConfig, Jitter, LambdaClient, Logger,
     Options, RetryDecision, RetryPolicy, RetryStrategy, Serdes, StepContext, StepSemantics,
 };
-pub use durable_proto::InvocationOutcome;

@@ -36,7 +36,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(exec: Execution, rng: SeededRng, lambda: Option<lambda_runtime::Context>) -> Self {
+    pub(crate) fn new(
+        exec: Execution,
+        rng: SeededRng,
+        lambda: Option<lambda_runtime::Context>,
+    ) -> Self {
         Self {
             arn: exec.arn().to_owned(),
             inner: Mutex::new(Inner { exec, rng }),
@@ -287,7 +291,8 @@ impl<T, F> Step<'_, T, F> {
 }
 
 /// A boxed operation future.
-pub type OperationFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, DurableError>> + Send + 'c>>;
+pub type OperationFuture<'c, T> =
+    Pin<Box<dyn Future<Output = Result<T, DurableError>> + Send + 'c>>;
 
 /// Runs forever: the branch cannot proceed in this invocation (it is suspending, or the
 /// invocation is ending), and the driver drops it.
@@ -339,17 +344,24 @@ where
         Box::pin(async move {
             let (start, id) = match start {
                 Ok(s) => s,
-                Err(e) => return match refusal(e) {
-                    Some(e) => Err(e),
-                    None => park().await,
-                },
+                Err(e) => {
+                    return match refusal(e) {
+                        Some(e) => Err(e),
+                        None => park().await,
+                    }
+                }
             };
             let (op, attempt, wait_for) = match start {
                 StepStart::Done(result) => return finish(&serdes, &id, result),
-                StepStart::Run { op, attempt, wait_for } => (op, attempt, wait_for),
+                StepStart::Run {
+                    op,
+                    attempt,
+                    wait_for,
+                } => (op, attempt, wait_for),
                 _ => return park().await,
             };
-            let span = tracing::info_span!("durable_step", operation_id = %id, name = %name, attempt);
+            let span =
+                tracing::info_span!("durable_step", operation_id = %id, name = %name, attempt);
             let mut guard = AbandonGuard { ctx, op: Some(op) };
             if let Some(ticket) = wait_for {
                 ctx.shared.wait_acknowledged(ticket).await;
@@ -363,14 +375,15 @@ where
             };
             let result = body(step_ctx).instrument(span).await;
             let no_retry = RetryPolicy::none();
-            let (outcome, strategy): (Result<String, ErrorObject>, &dyn RetryStrategy) = match result {
-                Ok(value) => match serdes.serialize(&value) {
-                    Ok(text) => (Ok(text), &*strategy),
-                    // A value that cannot be serialized will not serialize on a retry either.
-                    Err(m) => (Err(ErrorObject::new("SerializationError", m)), &no_retry),
-                },
-                Err(e) => (Err(error_object_of(&e)), &*strategy),
-            };
+            let (outcome, strategy): (Result<String, ErrorObject>, &dyn RetryStrategy) =
+                match result {
+                    Ok(value) => match serdes.serialize(&value) {
+                        Ok(text) => (Ok(text), &*strategy),
+                        // A value that cannot be serialized will not serialize on a retry either.
+                        Err(m) => (Err(ErrorObject::new("SerializationError", m)), &no_retry),
+                    },
+                    Err(e) => (Err(error_object_of(&e)), &*strategy),
+                };
             guard.op = None;
             let end = {
                 let mut g = ctx.shared.lock();
@@ -395,7 +408,11 @@ fn step_id(exec: &Execution, start: &StepStart) -> String {
 
 /// Hands a finished step's result to user code, deserialized (also on the first run, so
 /// the first run sees what a replay will see).
-fn finish<T>(serdes: &Arc<dyn Serdes<T>>, id: &str, result: durable_proto::StepResult) -> Result<T, DurableError> {
+fn finish<T>(
+    serdes: &Arc<dyn Serdes<T>>,
+    id: &str,
+    result: durable_proto::StepResult,
+) -> Result<T, DurableError> {
     match result {
         Ok(text) => serdes
             .deserialize(text.as_deref().unwrap_or("null"))
@@ -436,12 +453,12 @@ impl<'c> IntoFuture for Wait<'c> {
     type IntoFuture = OperationFuture<'c, ()>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let start = self
-            .ctx
-            .shared
-            .lock()
-            .exec
-            .wait(self.ctx.context, Some(&self.name), self.duration);
+        let start =
+            self.ctx
+                .shared
+                .lock()
+                .exec
+                .wait(self.ctx.context, Some(&self.name), self.duration);
         self.ctx.notify();
         Box::pin(async move {
             match start {

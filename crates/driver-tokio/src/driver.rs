@@ -72,7 +72,11 @@ where
     drive(shared, client, handler).instrument(span).await
 }
 
-async fn drive<E, O, Err, F, Fut, C>(shared: Arc<Shared>, client: Arc<C>, handler: F) -> InvocationOutcome
+async fn drive<E, O, Err, F, Fut, C>(
+    shared: Arc<Shared>,
+    client: Arc<C>,
+    handler: F,
+) -> InvocationOutcome
 where
     E: DeserializeOwned + Send + 'static,
     O: Serialize + Send + 'static,
@@ -181,7 +185,11 @@ fn parse_event<E: DeserializeOwned>(payload: Option<&str>) -> Result<E, ErrorObj
     })
 }
 
-fn spawn_request<C: CheckpointClient + ?Sized>(client: &C, arn: String, request: ServiceRequest) -> JoinHandle<Reply> {
+fn spawn_request<C: CheckpointClient + ?Sized>(
+    client: &C,
+    arn: String,
+    request: ServiceRequest,
+) -> JoinHandle<Reply> {
     match request {
         ServiceRequest::GetState {
             checkpoint_token,
@@ -220,7 +228,11 @@ fn apply_reply(shared: &Shared, reply: Result<Reply, tokio::task::JoinError>) {
             Ok(())
         }
         Err(join) => {
-            exec.handle_request_failure(ApiFailure::new(None, None, format!("the API call task failed: {join}")));
+            exec.handle_request_failure(ApiFailure::new(
+                None,
+                None,
+                format!("the API call task failed: {join}"),
+            ));
             Ok(())
         }
     };

@@ -69,10 +69,13 @@ where
         let handler = handler.clone();
         let mut options = options.clone();
         async move {
-            let input = InvocationInput::from_slice(event.payload.get().as_bytes()).map_err(|e| Diagnostic {
-                error_type: format!("DurableInput.{}", e.code()),
-                error_message: e.to_string(),
-            })?;
+            let input =
+                InvocationInput::from_slice(event.payload.get().as_bytes()).map_err(|e| {
+                    Diagnostic {
+                        error_type: format!("DurableInput.{}", e.code()),
+                        error_message: e.to_string(),
+                    }
+                })?;
             options.lambda_context = Some(event.context);
             let outcome = handle(input, client, options, move |e, ctx| handler(e, ctx)).await;
             outcome_to_response(outcome)
