@@ -1,4 +1,0 @@
-//! The production checkpoint client (placeholder).
-/// Placeholder.
-#[derive(Debug)]
-pub struct LambdaClient;
