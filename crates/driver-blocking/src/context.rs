@@ -199,6 +199,132 @@ impl DurableContext {
         }
     }
 
+    /// Several steps at once: ids are assigned in list order, the bodies that must run run
+    /// in parallel on scoped threads (`body` gets the step's index and context), and their
+    /// outcomes are recorded in list order, so every replay sees the same history.
+    ///
+    /// Returns one result per step, or [`DurableError::Suspended`] when any step waits on
+    /// the service (a scheduled retry); the finished steps are recorded first, so the next
+    /// invocation replays them.
+    pub fn step_all<T, E>(
+        &self,
+        steps: Vec<(String, StepConfig<T>)>,
+        body: impl Fn(usize, &StepContext) -> Result<T, E> + Sync,
+    ) -> Result<Vec<Result<T, DurableError>>, DurableError>
+    where
+        T: Send,
+        E: Display + Debug + Send + 'static,
+    {
+        let context = self.engine.context();
+        let mut slots: Vec<Slot<T>> = Vec::with_capacity(steps.len());
+        for (name, config) in &steps {
+            let start = self.engine.with(|exec, rng| {
+                let request = StepRequest {
+                    name: Some(name),
+                    semantics: config.semantics,
+                    strategy: &*config.strategy,
+                };
+                exec.step(context, request, rng).map(|s| {
+                    let id = match &s {
+                        StepStart::Run { op, .. } => {
+                            exec.step_id(*op).unwrap_or_default().to_owned()
+                        }
+                        _ => String::new(),
+                    };
+                    (s, id)
+                })
+            });
+            let (start, id) = start.map_err(|e| self.refusal(e))?;
+            slots.push(match start {
+                StepStart::Done(result) => Slot::Done(finish(&*config.serdes, &id, result)),
+                StepStart::Run {
+                    op,
+                    attempt,
+                    wait_for,
+                } => Slot::Run {
+                    op,
+                    attempt,
+                    wait_for,
+                    id,
+                },
+                _ => Slot::Blocked,
+            });
+        }
+        let outcomes: Vec<Option<Result<T, ErrorObjectOrSer>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = slots
+                .iter()
+                .enumerate()
+                .map(|(i, slot)| match slot {
+                    Slot::Run {
+                        attempt,
+                        wait_for,
+                        id,
+                        ..
+                    } => {
+                        let body = &body;
+                        let engine = &self.engine;
+                        let runtime = &self.runtime;
+                        let (attempt, wait_for, id) = (*attempt, *wait_for, id.clone());
+                        Some(scope.spawn(move || {
+                            if let Some(ticket) = wait_for {
+                                runtime.block_on(engine.acknowledged(ticket));
+                                if engine.with(|exec, _| exec.is_closing()) {
+                                    return None;
+                                }
+                            }
+                            let span =
+                                tracing::info_span!("durable_step", operation_id = %id, attempt);
+                            Some(
+                                span.in_scope(|| body(i, &step_context(attempt, &id)))
+                                    .map_err(|e| error_object_of(&e)),
+                            )
+                        }))
+                    }
+                    _ => None,
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.and_then(|h| h.join().unwrap_or_else(|_| Some(Err(panicked())))))
+                .collect()
+        });
+        let mut results = Vec::with_capacity(slots.len());
+        let mut blocked = false;
+        let no_retry = RetryPolicy::none();
+        for ((slot, outcome), (_, config)) in slots.into_iter().zip(outcomes).zip(&steps) {
+            match slot {
+                Slot::Done(r) => results.push(r),
+                Slot::Blocked => blocked = true,
+                Slot::Run { op, id, .. } => {
+                    let Some(outcome) = outcome else {
+                        return Err(DurableError::Closing("the invocation is ending".into()));
+                    };
+                    let (outcome, strategy): (_, &dyn RetryStrategy) = match outcome {
+                        Ok(value) => match config.serdes.serialize(&value) {
+                            Ok(text) => (Ok(text), &*config.strategy),
+                            Err(m) => (
+                                Err(durable_proto::ErrorObject::new("SerializationError", m)),
+                                &no_retry,
+                            ),
+                        },
+                        Err(e) => (Err(e), &*config.strategy),
+                    };
+                    let end = self
+                        .engine
+                        .with(|exec, rng| exec.handle_step_outcome(op, outcome, strategy, rng));
+                    match end.map_err(|e| self.refusal(e))? {
+                        StepEnd::Done(r) => results.push(finish(&*config.serdes, &id, r)),
+                        _ => blocked = true,
+                    }
+                }
+            }
+        }
+        if blocked {
+            return Err(self.suspend_now());
+        }
+        Ok(results)
+    }
+
     /// A durable wait. The first call returns [`DurableError::Suspended`] (return it from
     /// the handler); the service invokes the function again once `duration` has passed, and
     /// the replayed call returns `Ok(())`.
@@ -231,6 +357,24 @@ impl DurableContext {
             other => DurableError::Closing(other.to_string()),
         }
     }
+}
+
+/// One step of [`DurableContext::step_all`].
+enum Slot<T> {
+    Done(Result<T, DurableError>),
+    Run {
+        op: durable_proto::OperationRef,
+        attempt: u32,
+        wait_for: Option<durable_proto::FlushTicket>,
+        id: String,
+    },
+    Blocked,
+}
+
+type ErrorObjectOrSer = durable_proto::ErrorObject;
+
+fn panicked() -> durable_proto::ErrorObject {
+    durable_proto::ErrorObject::new("StepPanicked", "the step body panicked")
 }
 
 fn step_context(attempt: u32, id: &str) -> StepContext {

@@ -1,0 +1,109 @@
+//! Lambda bootstrap running the e2e scenarios on durable-tokio; `_HANDLER` picks one.
+
+use std::time::Duration;
+
+use durable_tokio::{DurableContext, DurableError, RetryPolicy};
+use e2e_scenarios::{every_second, handler_name, PaymentDeclined};
+use serde_json::{json, Value};
+
+async fn step_ok(event: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    let name = event["name"].as_str().unwrap_or("world").to_owned();
+    let greeting: String = ctx
+        .step("greet", |_| async move {
+            Ok::<_, PaymentDeclined>(format!("hello {name}"))
+        })
+        .await?;
+    Ok(json!({ "greeting": greeting }))
+}
+
+async fn retry_twice(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    let attempt: u32 = ctx
+        .step("flaky", |s| async move {
+            if s.attempt() <= 2 {
+                Err(PaymentDeclined(format!("attempt {}", s.attempt())))
+            } else {
+                Ok(s.attempt())
+            }
+        })
+        .retry(every_second(3))
+        .await?;
+    Ok(json!({ "succeeded_on": attempt }))
+}
+
+async fn retry_exhausted(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    let never: u32 = ctx
+        .step("doomed", |s| async move {
+            Err::<u32, _>(PaymentDeclined(format!("attempt {}", s.attempt())))
+        })
+        .retry(every_second(2))
+        .await?;
+    Ok(json!(never))
+}
+
+async fn wait_then_step(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    ctx.wait("pause", Duration::from_secs(2)).await?;
+    let after: String = ctx
+        .step("after", |_| async {
+            Ok::<_, PaymentDeclined>("done".to_owned())
+        })
+        .await?;
+    Ok(json!(after))
+}
+
+async fn at_most_once_crash(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    let charged: String = ctx
+        .step("charge", |s| async move {
+            if s.attempt() == 1 {
+                // The process dies mid-body, as a Lambda timeout or OOM would kill it.
+                std::process::exit(3);
+            }
+            Ok::<_, PaymentDeclined>(format!("charged on attempt {}", s.attempt()))
+        })
+        .at_most_once()
+        .retry(every_second(2))
+        .await?;
+    Ok(json!(charged))
+}
+
+async fn concurrent(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    let slow = ctx.step("slow", |_| async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok::<_, PaymentDeclined>("slow".to_owned())
+    });
+    let fast = ctx
+        .step("fast", |s| async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if s.attempt() == 1 {
+                Err(PaymentDeclined("first try".into()))
+            } else {
+                Ok("fast".to_owned())
+            }
+        })
+        .retry(every_second(2));
+    let (a, b): (Result<String, _>, Result<String, _>) = tokio::join!(slow, fast);
+    Ok(json!([a?, b?]))
+}
+
+async fn no_retry(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    let v: u32 = ctx
+        .step("once", |_| async {
+            Err::<u32, _>(PaymentDeclined("no".into()))
+        })
+        .retry(RetryPolicy::none())
+        .await?;
+    Ok(json!(v))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    match handler_name().as_str() {
+        "step_ok" => durable_tokio::run(step_ok).await,
+        "retry_twice" => durable_tokio::run(retry_twice).await,
+        "retry_exhausted" => durable_tokio::run(retry_exhausted).await,
+        "wait_then_step" => durable_tokio::run(wait_then_step).await,
+        "at_most_once_crash" => durable_tokio::run(at_most_once_crash).await,
+        "concurrent" => durable_tokio::run(concurrent).await,
+        "no_retry" => durable_tokio::run(no_retry).await,
+        other => Err(format!("unknown handler {other:?}").into()),
+    }
+}
