@@ -33,3 +33,8 @@ pub fn every_second(max_attempts: u32) -> RetryPolicy {
 pub fn handler_name() -> String {
     std::env::var("_HANDLER").unwrap_or_default()
 }
+
+/// The README's code samples, compiled as doctests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
