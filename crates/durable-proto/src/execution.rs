@@ -165,8 +165,11 @@ impl Execution {
 
     /// Whether the user code is still re-tracing operations recorded by earlier invocations.
     /// Logs emitted while replaying are duplicates and are usually suppressed.
+    ///
+    /// Replay ends when the code asks for an operation with no finished record, or once it
+    /// has asked for every operation recorded by earlier invocations.
     pub fn is_replaying(&self) -> bool {
-        self.replaying
+        self.replaying && self.journal.unclaimed_prior() > 0
     }
 
     /// The user's event as the JSON text the execution was started with, if any.
@@ -440,7 +443,7 @@ impl Execution {
             self.fail_execution(&error);
             return;
         }
-        self.replaying = self.journal.has_prior_operations();
+        self.replaying = self.journal.start_replay() > 0;
         self.phase = Phase::Running;
     }
 

@@ -44,6 +44,8 @@ pub(crate) struct Journal {
     // emitted updates depend on hashing order.
     records: HashMap<String, Operation>,
     contexts: Vec<ContextState>,
+    /// Operations recorded by earlier invocations that the code has not asked for yet.
+    unclaimed_prior: usize,
 }
 
 impl Journal {
@@ -54,6 +56,7 @@ impl Journal {
                 id: None,
                 started: 0,
             }],
+            unclaimed_prior: 0,
         };
         journal.merge(operations);
         journal
@@ -70,11 +73,20 @@ impl Journal {
         self.records.get(id)
     }
 
-    /// Whether any operation other than EXECUTION is recorded.
-    pub(crate) fn has_prior_operations(&self) -> bool {
-        self.records
+    /// Marks every operation recorded so far (other than EXECUTION) as prior work that
+    /// replay re-traces; returns how many there are.
+    pub(crate) fn start_replay(&mut self) -> usize {
+        self.unclaimed_prior = self
+            .records
             .values()
-            .any(|op| op.operation_type != OperationType::Execution)
+            .filter(|op| op.operation_type != OperationType::Execution)
+            .count();
+        self.unclaimed_prior
+    }
+
+    /// Prior operations the code has not asked for yet.
+    pub(crate) fn unclaimed_prior(&self) -> usize {
+        self.unclaimed_prior
     }
 
     /// Finds the EXECUTION operation: by id (the ARN's last segment); failing that, the only
@@ -123,6 +135,9 @@ impl Journal {
         let id = ids::operation_id(context.id.as_deref(), context.started);
         let parent_id = context.id.clone();
         let record = self.records.get(&id);
+        if record.is_some() {
+            self.unclaimed_prior = self.unclaimed_prior.saturating_sub(1);
+        }
         if let Some(rec) = record {
             // A record without a sub-type predates sub-types; type, name and parent still
             // have to match.

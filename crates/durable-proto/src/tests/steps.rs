@@ -88,8 +88,12 @@ fn succeeded_and_failed_records_replay_without_running_the_body() {
             |_| panic!("ran b"),
         )?;
         assert_eq!(b.unwrap_err().message(), "no");
+        assert!(ctx.exec.is_replaying(), "the wait is still to be re-traced");
         ctx.wait("w", 10)?;
-        assert!(!ctx.exec.is_replaying() || svc_has_no_more());
+        assert!(
+            !ctx.exec.is_replaying(),
+            "every recorded operation was re-traced"
+        );
         user_error(a)
     });
     assert_eq!(second.output().status, InvocationStatus::Succeeded);
@@ -99,10 +103,6 @@ fn succeeded_and_failed_records_replay_without_running_the_body() {
         calls_before,
         "pure replay makes no checkpoint call"
     );
-}
-
-fn svc_has_no_more() -> bool {
-    true
 }
 
 #[test]
