@@ -1,0 +1,198 @@
+//! Errors of the local service and of the runner, each with a stable code.
+
+use durable_proto::ApiFailure;
+
+/// An error the local durable-execution service returns, named and worded like the real
+/// service's (and the reference emulator's) so SDK code classifies it the same way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// `InvalidParameterValueException` (HTTP 400): a rejected checkpoint batch, a stale or
+    /// reused checkpoint token, a bad marker or an oversize payload.
+    #[error("InvalidParameterValueException: {message}")]
+    InvalidParameterValue {
+        /// The service's message, e.g. `Invalid checkpoint token`.
+        message: String,
+    },
+    /// `ResourceNotFoundException` (HTTP 404): no such execution or callback.
+    #[error("ResourceNotFoundException: {message}")]
+    ResourceNotFound {
+        /// What was not found.
+        message: String,
+    },
+    /// `CallbackTimeoutException` (HTTP 400): the callback already completed or timed out.
+    #[error("CallbackTimeoutException: {message}")]
+    CallbackTimeout {
+        /// Why the callback cannot be completed.
+        message: String,
+    },
+    /// `ResourceConflictException` (HTTP 409): the request does not fit the execution's
+    /// current state, e.g. starting an invocation while one is in flight or after the
+    /// execution ended.
+    #[error("ResourceConflictException: {message}")]
+    ResourceConflict {
+        /// What conflicts.
+        message: String,
+    },
+}
+
+impl ServiceError {
+    /// The message the real service uses for a stale, reused or unknown checkpoint token.
+    pub const INVALID_TOKEN: &'static str = "Invalid checkpoint token";
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Self::InvalidParameterValue {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self::ResourceNotFound {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
+        Self::ResourceConflict {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn invalid_token() -> Self {
+        Self::invalid(Self::INVALID_TOKEN)
+    }
+
+    /// A stable code for this kind of error (`DL-S001`…), for logs and documentation.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidParameterValue { .. } => "DL-S001",
+            Self::ResourceNotFound { .. } => "DL-S002",
+            Self::CallbackTimeout { .. } => "DL-S003",
+            Self::ResourceConflict { .. } => "DL-S004",
+        }
+    }
+
+    /// The service's error name, e.g. `InvalidParameterValueException`.
+    pub fn error_name(&self) -> &'static str {
+        match self {
+            Self::InvalidParameterValue { .. } => "InvalidParameterValueException",
+            Self::ResourceNotFound { .. } => "ResourceNotFoundException",
+            Self::CallbackTimeout { .. } => "CallbackTimeoutException",
+            Self::ResourceConflict { .. } => "ResourceConflictException",
+        }
+    }
+
+    /// The HTTP status the real API answers with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::InvalidParameterValue { .. } | Self::CallbackTimeout { .. } => 400,
+            Self::ResourceNotFound { .. } => 404,
+            Self::ResourceConflict { .. } => 409,
+        }
+    }
+
+    /// The message without the error name.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::InvalidParameterValue { message }
+            | Self::ResourceNotFound { message }
+            | Self::CallbackTimeout { message }
+            | Self::ResourceConflict { message } => message,
+        }
+    }
+
+    /// The failure as an SDK driver sees a failed API call.
+    pub fn to_api_failure(&self) -> ApiFailure {
+        ApiFailure::new(
+            Some(self.http_status()),
+            Some(self.error_name()),
+            self.message(),
+        )
+    }
+}
+
+/// An error of the [`LocalRunner`](crate::LocalRunner).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunnerError {
+    /// No handler is registered under this function name.
+    #[error("no handler is registered for function `{name}`; call LocalRunner::register first")]
+    UnknownFunction {
+        /// The function name asked for.
+        name: String,
+    },
+    /// The service refused a request.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// The execution input could not be serialized as JSON.
+    #[error("the execution input could not be serialized as JSON: {message}")]
+    Input {
+        /// The serializer's message.
+        message: String,
+    },
+    /// The execution was invoked as often as the runner allows without ending: a livelock,
+    /// or a workflow that needs a larger cap.
+    #[error(
+        "execution {arn} did not end within {limit} invocations (livelock?); raise the cap with \
+         LocalRunnerBuilder::max_invocations if the workflow really needs more"
+    )]
+    InvocationLimit {
+        /// The execution's ARN; [`LocalRunner::execution`](crate::LocalRunner::execution)
+        /// still shows its state.
+        arn: String,
+        /// The cap.
+        limit: u32,
+    },
+    /// The execution's result is missing or does not have the requested type.
+    #[error("the execution result is unavailable as the requested type: {message}")]
+    Result {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl RunnerError {
+    /// A stable code for this kind of error (`DL-R001`…), for logs and documentation.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownFunction { .. } => "DL-R001",
+            Self::Service(_) => "DL-R002",
+            Self::Input { .. } => "DL-R003",
+            Self::InvocationLimit { .. } => "DL-R004",
+            Self::Result { .. } => "DL-R005",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_statuses_and_codes() {
+        let e = ServiceError::invalid_token();
+        assert_eq!(e.error_name(), "InvalidParameterValueException");
+        assert_eq!(e.http_status(), 400);
+        assert_eq!(e.code(), "DL-S001");
+        assert_eq!(
+            e.to_string(),
+            "InvalidParameterValueException: Invalid checkpoint token"
+        );
+        let failure = e.to_api_failure();
+        assert_eq!(failure.http_status, Some(400));
+        assert_eq!(
+            failure.class(),
+            durable_proto::FailureClass::RetryInvocation,
+            "a stale token is retried by the SDK"
+        );
+        let e = ServiceError::invalid("Invalid parent operation id.");
+        assert_eq!(
+            e.to_api_failure().class(),
+            durable_proto::FailureClass::FailExecution
+        );
+        assert_eq!(ServiceError::not_found("x").http_status(), 404);
+        assert_eq!(ServiceError::conflict("x").code(), "DL-S004");
+        let r = RunnerError::from(ServiceError::not_found("gone"));
+        assert_eq!(r.code(), "DL-R002");
+    }
+}

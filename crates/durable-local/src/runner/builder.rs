@@ -1,0 +1,124 @@
+//! [`LocalRunnerBuilder`]: every knob of a [`LocalRunner`].
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use durable_proto::{ExecutionConfig, Timestamp};
+
+use crate::client::LocalClient;
+use crate::clock::TimeMode;
+use crate::config::ServiceConfig;
+use crate::runner::{LocalRunner, RunnerSettings};
+use crate::service::LocalService;
+
+/// Builds a [`LocalRunner`]. Start from [`LocalRunner::builder`].
+#[derive(Debug, Clone, Default)]
+#[must_use = "call .build() to get a runner"]
+pub struct LocalRunnerBuilder {
+    config: ServiceConfig,
+    settings: RunnerSettings,
+}
+
+impl LocalRunnerBuilder {
+    /// Replaces the whole service configuration.
+    pub fn service_config(mut self, config: ServiceConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Operations per state page (default 100). Use 1 to flush out pagination bugs.
+    pub fn page_size(mut self, size: usize) -> Self {
+        self.config.page_size = size.max(1);
+        self
+    }
+
+    /// Virtual time (the default): waits and retry delays take no wall time.
+    pub fn virtual_time(mut self) -> Self {
+        self.config.time = TimeMode::Virtual;
+        self
+    }
+
+    /// Real time: waits and retry delays really elapse.
+    pub fn real_time(mut self) -> Self {
+        self.config.time = TimeMode::Real;
+        self
+    }
+
+    /// Where virtual time starts.
+    pub fn start_time(mut self, at: Timestamp) -> Self {
+        self.config.start_time = at;
+        self
+    }
+
+    /// Largest payload of one operation update and of an EXECUTION update / execution
+    /// result, in bytes (defaults 256 KiB and 6 MiB).
+    pub fn payload_limits(mut self, operation: usize, execution: usize) -> Self {
+        self.config.max_operation_payload_bytes = operation;
+        self.config.max_execution_payload_bytes = execution;
+        self
+    }
+
+    /// Reject STEP/CONTEXT completions of operations that have no recorded START (default
+    /// off, like the emulator).
+    pub fn require_start(mut self, require: bool) -> Self {
+        self.config.require_start = require;
+        self
+    }
+
+    /// Seed of generated ids (ARNs, tokens, request ids).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// How often a failed invocation is retried before the execution fails (default 3).
+    pub fn max_invocation_retries(mut self, retries: u32) -> Self {
+        self.config.max_invocation_retries = retries;
+        self
+    }
+
+    /// Time executions out after `timeout` (virtual or real time).
+    pub fn execution_timeout(mut self, timeout: Duration) -> Self {
+        self.config.execution_timeout = Some(timeout);
+        self
+    }
+
+    /// The most invocations one execution may take before
+    /// [`RunnerError::InvocationLimit`](crate::RunnerError::InvocationLimit) (default 200):
+    /// catches livelocks.
+    pub fn max_invocations(mut self, limit: u32) -> Self {
+        self.settings.max_invocations = limit.max(1);
+        self
+    }
+
+    /// Wall-clock limit of one invocation; a slower one ends as a `Sandbox.Timedout`
+    /// invocation error (and is retried). Default: none.
+    pub fn invocation_timeout(mut self, limit: Duration) -> Self {
+        self.settings.invocation_timeout = Some(limit);
+        self
+    }
+
+    /// The SDK engine's limits for every invocation.
+    pub fn execution_config(mut self, config: ExecutionConfig) -> Self {
+        self.settings.execution = config;
+        self
+    }
+
+    /// A fixed seed for the SDK's retry jitter (by default it derives from the ARN and the
+    /// token, which are deterministic here too).
+    pub fn handler_seed(mut self, seed: u64) -> Self {
+        self.settings.handler_seed = Some(seed);
+        self
+    }
+
+    /// Builds the runner with a fresh service.
+    pub fn build(self) -> LocalRunner {
+        let service = Arc::new(Mutex::new(LocalService::new(self.config)));
+        LocalRunner {
+            client: Arc::new(LocalClient::new(service.clone())),
+            service,
+            functions: Default::default(),
+            settings: self.settings,
+        }
+    }
+}
