@@ -1,6 +1,7 @@
 //! In-crate simulation: a fake durable-execution service, a synchronous driver loop and a
 //! tiny workflow API, so engine tests read as "history in → user code → updates out".
 
+mod props;
 mod steps;
 mod termination;
 mod waits;
@@ -230,6 +231,8 @@ impl FakeService {
 #[derive(Debug)]
 pub(crate) enum Stop {
     Suspended,
+    /// The simulated process died (see [`Ctx::crash_after`]).
+    Crashed,
     Fatal(ExecutionError),
     Failed(ErrorObject),
 }
@@ -247,11 +250,21 @@ pub(crate) struct Ctx<'s> {
     svc: &'s mut FakeService,
     rng: SeededRng,
     pub(crate) events: Vec<Event>,
+    /// Checkpoint calls this invocation may still make before the process dies.
+    crash_after: Option<usize>,
+    crashed: bool,
 }
 
 impl Ctx<'_> {
     fn pump(&mut self) {
-        while let Some(req) = self.exec.poll_request() {
+        loop {
+            if self.crashed || self.crash_after == Some(0) {
+                self.crashed = true;
+                return;
+            }
+            let Some(req) = self.exec.poll_request() else {
+                return;
+            };
             match req {
                 ServiceRequest::GetState {
                     checkpoint_token,
@@ -272,6 +285,9 @@ impl Ctx<'_> {
                     ));
                     let resp = self.svc.checkpoint(&checkpoint_token, updates);
                     self.exec.handle_checkpoint_response(resp).unwrap();
+                    if let Some(n) = self.crash_after.as_mut() {
+                        *n -= 1;
+                    }
                 }
             }
         }
@@ -303,10 +319,16 @@ impl Ctx<'_> {
             } => {
                 if let Some(t) = wait_for {
                     self.pump();
+                    if self.crashed {
+                        return Err(Stop::Crashed);
+                    }
                     assert!(
                         self.exec.is_acknowledged(t),
                         "flush did not acknowledge the ticket"
                     );
+                }
+                if self.crashed {
+                    return Err(Stop::Crashed);
                 }
                 self.events.push(Event::Body(name.to_owned(), attempt));
                 let outcome = body(attempt);
@@ -360,12 +382,29 @@ pub(crate) fn invoke(
     config: ExecutionConfig,
     program: &dyn Fn(&mut Ctx<'_>) -> Result<String, Stop>,
 ) -> Invocation {
+    let (outcome, events) = invoke_or_crash(svc, config, None, program);
+    Invocation {
+        outcome: outcome.expect("no crash was requested"),
+        events,
+    }
+}
+
+/// Runs one invocation that dies when it tries to make checkpoint call number
+/// `crash_after + 1`; the outcome is `None` if it died.
+pub(crate) fn invoke_or_crash(
+    svc: &mut FakeService,
+    config: ExecutionConfig,
+    crash_after: Option<usize>,
+    program: &dyn Fn(&mut Ctx<'_>) -> Result<String, Stop>,
+) -> (Option<InvocationOutcome>, Vec<Event>) {
     let exec = Execution::new(svc.envelope(), config);
     let mut ctx = Ctx {
         exec,
         svc,
         rng: SeededRng::new(7),
         events: Vec::new(),
+        crash_after,
+        crashed: false,
     };
     ctx.pump();
     assert!(ctx.exec.is_ready() || ctx.exec.is_closing());
@@ -374,18 +413,18 @@ pub(crate) fn invoke(
             Ok(v) => ctx.exec.handle_handler_result(Ok(v)),
             Err(Stop::Suspended) => ctx.exec.suspend(),
             Err(Stop::Failed(e)) => ctx.exec.handle_handler_result(Err(e)),
-            Err(Stop::Fatal(_)) => {}
+            Err(Stop::Fatal(_) | Stop::Crashed) => {}
         }
     }
     ctx.pump();
+    if ctx.crashed {
+        return (None, ctx.events);
+    }
     let outcome = ctx
         .exec
         .poll_output()
         .expect("the invocation reached an outcome");
-    Invocation {
-        outcome,
-        events: ctx.events,
-    }
+    (Some(outcome), ctx.events)
 }
 
 /// Invokes until the execution succeeds or fails, firing timers between invocations.

@@ -1,0 +1,296 @@
+//! Property tests over generated workflows: crash at every checkpoint boundary, replay,
+//! determinism, and non-determinism detection after mutating any recorded operation.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::*;
+
+#[derive(Debug, Clone)]
+enum OpSpec {
+    /// A step whose first `failures` attempts fail.
+    Step {
+        at_most_once: bool,
+        max_attempts: u32,
+        failures: u32,
+    },
+    Wait {
+        secs: u64,
+    },
+}
+
+fn op_spec() -> impl Strategy<Value = OpSpec> {
+    prop_oneof![
+        3 => (any::<bool>(), 1u32..4, 0u32..4).prop_map(|(at_most_once, max_attempts, failures)| {
+            OpSpec::Step { at_most_once, max_attempts, failures }
+        }),
+        1 => (1u64..200_000).prop_map(|secs| OpSpec::Wait { secs }),
+    ]
+}
+
+fn program() -> impl Strategy<Value = Vec<OpSpec>> {
+    prop::collection::vec(op_spec(), 1..7)
+}
+
+fn policy(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy::exponential(
+        max_attempts,
+        Duration::from_secs(1),
+        Duration::from_secs(60),
+        2.0,
+    )
+    .unwrap()
+    .with_jitter(Jitter::None)
+}
+
+/// The user program: runs the operations in order, catching step failures.
+fn run_program(ops: &[OpSpec], ctx: &mut Ctx<'_>) -> Result<String, Stop> {
+    let mut out = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let name = format!("op{i}");
+        match op {
+            OpSpec::Step {
+                at_most_once,
+                max_attempts,
+                failures,
+            } => {
+                let semantics = if *at_most_once {
+                    StepSemantics::AtMostOncePerRetry
+                } else {
+                    StepSemantics::AtLeastOncePerRetry
+                };
+                let r = ctx.step(&name, semantics, &policy(*max_attempts), |a| {
+                    if a <= *failures {
+                        Err(boom(&format!("{name} attempt {a}")))
+                    } else {
+                        Ok(format!("\"{name}:{a}\""))
+                    }
+                })?;
+                out.push(match r {
+                    Ok(v) => v.unwrap_or_default(),
+                    Err(e) => format!("\"failed: {}\"", e.message()),
+                });
+            }
+            OpSpec::Wait { secs } => {
+                ctx.wait(&name, *secs)?;
+                out.push("\"waited\"".to_owned());
+            }
+        }
+    }
+    Ok(format!("[{}]", out.join(",")))
+}
+
+/// What a run to the end did.
+struct Trace {
+    output: InvocationOutput,
+    svc: FakeService,
+    /// Every event of every invocation, in order.
+    events: Vec<Event>,
+    crashed: bool,
+}
+
+/// Runs `ops` to the end; the process dies when it tries to make checkpoint call number
+/// `crash_at + 1` (counted over the whole execution), once.
+fn run(ops: &[OpSpec], crash_at: Option<usize>) -> Trace {
+    let mut svc = FakeService::new("{}");
+    let mut crash = crash_at;
+    let mut events = Vec::new();
+    let mut crashed = false;
+    for _ in 0..80 {
+        let budget = crash.map(|k| k.saturating_sub(svc.calls.len()));
+        let (outcome, evs) =
+            invoke_or_crash(&mut svc, ExecutionConfig::default(), budget, &|ctx| {
+                run_program(ops, ctx)
+            });
+        events.extend(evs);
+        match outcome {
+            None => {
+                crashed = true;
+                crash = None;
+            }
+            Some(InvocationOutcome::Output(out)) if out.status != InvocationStatus::Pending => {
+                return Trace {
+                    output: out,
+                    svc,
+                    events,
+                    crashed,
+                };
+            }
+            Some(InvocationOutcome::Output(_)) => svc.fire_timers(),
+            Some(other) => panic!("unexpected invocation failure {other:?}"),
+        }
+    }
+    panic!("the execution never reached a final status: {ops:?}");
+}
+
+fn flatten(calls: &[Vec<OperationUpdate>]) -> Vec<String> {
+    calls
+        .iter()
+        .flatten()
+        .map(|u| serde_json::to_string(u).unwrap())
+        .collect()
+}
+
+fn all_at_least_once(ops: &[OpSpec]) -> bool {
+    ops.iter().all(|op| {
+        !matches!(
+            op,
+            OpSpec::Step {
+                at_most_once: true,
+                ..
+            }
+        )
+    })
+}
+
+/// The crash-safety invariants of one run.
+fn check_invariants(ops: &[OpSpec], trace: &Trace) -> Result<(), TestCaseError> {
+    // Which step (by op index) each id belongs to: root ids are assigned in call order.
+    let mut acked_success: BTreeSet<usize> = BTreeSet::new();
+    let mut bodies: BTreeMap<(usize, u32), usize> = BTreeMap::new();
+    for event in &trace.events {
+        match event {
+            Event::Checkpoint(updates) => {
+                for u in updates {
+                    if let Some(id) = u.strip_suffix(":SUCCEED") {
+                        acked_success.insert(id.parse::<usize>().unwrap() - 1);
+                    }
+                }
+            }
+            Event::Body(name, attempt) => {
+                let i: usize = name.trim_start_matches("op").parse().unwrap();
+                prop_assert!(
+                    !acked_success.contains(&i),
+                    "{name} ran again after its SUCCEED was acknowledged"
+                );
+                *bodies.entry((i, *attempt)).or_default() += 1;
+            }
+        }
+    }
+    for (i, op) in ops.iter().enumerate() {
+        let OpSpec::Step { at_most_once, .. } = op else {
+            continue;
+        };
+        let id = (i + 1).to_string();
+        let finished = trace.svc.step_attempt(&id);
+        for attempt in 1..=finished {
+            let runs = bodies.get(&(i, attempt)).copied().unwrap_or(0);
+            if *at_most_once {
+                prop_assert!(
+                    runs <= 1,
+                    "at-most-once op{i} attempt {attempt} ran {runs} times"
+                );
+            } else {
+                prop_assert!(runs >= 1, "at-least-once op{i} attempt {attempt} never ran");
+            }
+        }
+    }
+    // No acknowledged result is lost: every recorded success is in the final output.
+    let output: serde_json::Value =
+        serde_json::from_str(trace.output.result.as_deref().unwrap_or("null")).unwrap();
+    for update in trace.svc.calls.iter().flatten() {
+        if update.action == OperationAction::Succeed && update.operation_type == OperationType::Step
+        {
+            let i: usize = update.id.parse::<usize>().unwrap() - 1;
+            let sent: serde_json::Value =
+                serde_json::from_str(update.payload.as_deref().unwrap()).unwrap();
+            prop_assert_eq!(&output[i], &sent);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Crash at every checkpoint boundary of every generated workflow.
+    #[test]
+    fn crashes_at_every_point_lose_nothing(ops in program()) {
+        let clean = run(&ops, None);
+        prop_assert_eq!(clean.output.status.clone(), InvocationStatus::Succeeded);
+        check_invariants(&ops, &clean)?;
+        let calls = clean.svc.calls.len();
+        for k in 0..calls {
+            let crashed = run(&ops, Some(k));
+            prop_assert!(crashed.crashed, "crash point {k} of {calls} was not reached");
+            check_invariants(&ops, &crashed)?;
+            if all_at_least_once(&ops) {
+                // Replaying the checkpointed prefix emits exactly what the clean run
+                // emitted after it, and ends the same way.
+                prop_assert_eq!(&crashed.output, &clean.output);
+                let clean_updates = flatten(&clean.svc.calls);
+                let prefix: usize = clean.svc.calls[..k].iter().map(Vec::len).sum();
+                prop_assert_eq!(flatten(&crashed.svc.calls), clean_updates.clone());
+                prop_assert_eq!(&flatten(&crashed.svc.calls)[prefix..], &clean_updates[prefix..]);
+            }
+        }
+    }
+
+    /// The same program gives a byte-identical stream of checkpoint requests.
+    #[test]
+    fn runs_are_deterministic(ops in program()) {
+        let a = run(&ops, None);
+        let b = run(&ops, None);
+        prop_assert_eq!(
+            serde_json::to_string(&a.svc.calls).unwrap(),
+            serde_json::to_string(&b.svc.calls).unwrap()
+        );
+    }
+
+    /// Changing the type, name or sub-type of any recorded operation is detected.
+    #[test]
+    fn any_mutated_record_is_non_determinism(ops in program(), pick in any::<prop::sample::Index>(), field in 0u8..3) {
+        let mut clean = run(&ops, None);
+        let ids: Vec<String> = clean.svc.ops.keys().filter(|id| id.as_str() != EXEC_ID).cloned().collect();
+        let id = &ids[pick.index(ids.len())];
+        let op = clean.svc.ops.get_mut(id).unwrap();
+        match field {
+            0 => op.name = Some(format!("{}-changed", op.name.clone().unwrap_or_default())),
+            1 => op.operation_type = if op.operation_type == OperationType::Step { OperationType::Wait } else { OperationType::Step },
+            _ => op.sub_type = Some("Changed".into()),
+        }
+        let (outcome, _) = invoke_or_crash(&mut clean.svc, ExecutionConfig::default(), None, &|ctx| run_program(&ops, ctx));
+        let Some(InvocationOutcome::Output(out)) = outcome else { panic!("no output") };
+        prop_assert_eq!(out.status, InvocationStatus::Failed);
+        let error = out.error.unwrap();
+        prop_assert_eq!(error.type_name(), "NonDeterministicExecutionError");
+        prop_assert!(error.message().contains(&format!("operation {id}")), "{}", error.message());
+    }
+}
+
+/// The crash simulation with a fixed seed and a count of what it explored, printed for
+/// docs/reliability.md (`cargo test -p durable-proto crash_simulation_report -- --nocapture`).
+#[test]
+fn crash_simulation_report() {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let config = Config {
+        cases: 500,
+        ..Config::default()
+    };
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let workflows = RefCell::new(0usize);
+    let points = RefCell::new(0usize);
+    runner
+        .run(&program(), |ops| {
+            let clean = run(&ops, None);
+            check_invariants(&ops, &clean)?;
+            for k in 0..clean.svc.calls.len() {
+                let crashed = run(&ops, Some(k));
+                check_invariants(&ops, &crashed)?;
+                *points.borrow_mut() += 1;
+            }
+            *workflows.borrow_mut() += 1;
+            Ok(())
+        })
+        .unwrap();
+    let (w, p) = (workflows.into_inner(), points.into_inner());
+    println!("crash simulation: {w} workflows, {p} crash points, every invariant held");
+    assert!(
+        w >= 500 && p > w,
+        "explored {w} workflows and {p} crash points"
+    );
+}
