@@ -210,7 +210,7 @@ proptest! {
     #[test]
     fn crashes_at_every_point_lose_nothing(ops in program()) {
         let clean = run(&ops, None);
-        prop_assert_eq!(clean.output.status.clone(), InvocationStatus::Succeeded);
+        prop_assert_eq!(clean.output.status, InvocationStatus::Succeeded);
         check_invariants(&ops, &clean)?;
         let calls = clean.svc.calls.len();
         for k in 0..calls {
