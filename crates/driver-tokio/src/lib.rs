@@ -5,6 +5,7 @@ mod client;
 mod context;
 mod driver;
 mod error;
+mod logging;
 mod runtime;
 mod serdes;
 
@@ -17,5 +18,6 @@ pub use durable_proto::{
     RetryStrategy, StepSemantics,
 };
 pub use error::{error_object_of, DurableError};
+pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};
 pub use runtime::{outcome_to_response, run, run_with_client};
 pub use serdes::{serdes_fn, FnSerdes, Json, Serdes};

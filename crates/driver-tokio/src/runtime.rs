@@ -19,6 +19,9 @@ use crate::driver::{handle, Options};
 ///
 /// The checkpoint client is built once, from the standard AWS configuration
 /// (`AWS_ENDPOINT_URL_LAMBDA` and the rest work unchanged), and reused by every invocation.
+/// Unless the process already has a global `tracing` subscriber, the SDK's is installed
+/// ([`init_logging`](crate::init_logging)): Lambda's JSON or text log format, with the
+/// execution ARN on every line.
 ///
 /// ```no_run
 /// use durable_tokio::{DurableContext, DurableError};
@@ -63,6 +66,8 @@ where
     Fut: Future<Output = Result<O, Err>> + Send + 'static,
     C: CheckpointClient + ?Sized,
 {
+    // Lambda-style log lines carrying the execution ARN, unless the user set up logging.
+    crate::logging::init_logging();
     let handler = Arc::new(handler);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let client = client.clone();
