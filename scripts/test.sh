@@ -10,6 +10,8 @@
 #   3. clippy  cargo clippy --workspace --all-targets -- -D warnings
 #   4. test    cargo test --workspace                         (unit, integration and doc tests)
 #   5. e2e     cargo test --workspace --tests -- --ignored --test-threads=1
+#   6. conformance  scripts/conformance.sh: the public conformance suites (step, wait) against
+#                   both drivers' bootstrap binaries; about a minute (the drivers run in parallel)
 #
 # Convention: in this workspace `#[ignore]` marks end-to-end tests that need the emulator
 # (e.g. `#[ignore = "e2e: needs the emulator venv (scripts/test.sh runs it)"]`); stage 5 runs
@@ -18,7 +20,8 @@
 # Every stage runs even if an earlier one failed (so one run shows everything); the exit
 # status is non-zero if any stage failed. Environment:
 #   FAIL_FAST=1        stop at the first failing stage
-#   SKIP_E2E=1         skip stages 1 and 5 (no Python needed)
+#   SKIP_E2E=1         skip stages 1, 5 and 6 (no Python needed)
+#   SKIP_CONFORMANCE=1 skip stage 6
 #   CARGO_BUILD_JOBS   default 2 (sized for the 2-core CI machine); RUST_TEST_THREADS default 2
 #   TEST_LOG_DIR       where each stage's output is kept (default target/test-logs)
 #   CONF_VENV          emulator venv (default ${XDG_CACHE_HOME:-$HOME/.cache}/durable-lambda-rs/conformance-venv)
@@ -33,9 +36,10 @@ export RUST_TEST_THREADS=${RUST_TEST_THREADS:-2}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 FAIL_FAST=${FAIL_FAST:-0}
 SKIP_E2E=${SKIP_E2E:-0}
+SKIP_CONFORMANCE=${SKIP_CONFORMANCE:-0}
 
 NAMES=() STATUSES=() TIMES=()
-TOTAL=5
+TOTAL=6
 N=0
 FAILED=0
 
@@ -71,22 +75,26 @@ skip() {  # skip NAME REASON
   record "$1" "skipped ($2)" 0
 }
 
-# Sums cargo's "test result: ok. 3 passed; 1 failed; 2 ignored; ..." lines of the test stages.
+# Sums cargo's "test result: ok. 3 passed; 1 failed; 2 ignored; ..." lines of the test stages,
+# plus the conformance stage's final "N passed, M failed" (requirements x drivers).
 count_tests() {
   local f files=()
   for f in "$LOG_DIR/test.log" "$LOG_DIR/e2e.log"; do
     [[ -f $f ]] && files+=("$f")
   done
-  [[ ${#files[@]} -gt 0 ]] || { echo "0 0"; return; }
-  sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "${files[@]}" \
-    | awk '{p += $1; f += $2} END {print p + 0, f + 0}'
+  {
+    [[ ${#files[@]} -gt 0 ]] \
+      && sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "${files[@]}"
+    [[ -f $LOG_DIR/conformance.log ]] \
+      && sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$LOG_DIR/conformance.log" | tail -1
+  } | awk '{p += $1; f += $2} END {print p + 0, f + 0}'
 }
 
 summary() {
   local i passed failed
   printf '\n%s\n== summary\n' "================================================================================"
   for i in "${!NAMES[@]}"; do
-    printf '  %-7s %5ss  %s\n' "${NAMES[$i]}" "${TIMES[$i]}" "${STATUSES[$i]}"
+    printf '  %-11s %5ss  %s\n' "${NAMES[$i]}" "${TIMES[$i]}" "${STATUSES[$i]}"
   done
   read -r passed failed < <(count_tests)
   printf '  stages failed: %d; total time %ss; logs in %s\n' "$FAILED" "$SECONDS" "$LOG_DIR"
@@ -94,7 +102,7 @@ summary() {
 }
 
 # Only the stages' own logs are summed: start from clean ones.
-rm -f "$LOG_DIR"/{setup,fmt,clippy,test,e2e}.log
+rm -f "$LOG_DIR"/{setup,fmt,clippy,test,e2e,conformance}.log
 
 if [[ $SKIP_E2E == 1 ]]; then
   skip setup "SKIP_E2E=1"
@@ -111,6 +119,13 @@ elif [[ ${STATUSES[0]} != ok ]]; then
   FAILED=$((FAILED + 1))
 else
   stage e2e cargo test --workspace --tests -- --ignored --test-threads=1
+fi
+if [[ $SKIP_E2E == 1 || $SKIP_CONFORMANCE == 1 ]]; then
+  skip conformance "SKIP_E2E=1 or SKIP_CONFORMANCE=1"
+elif [[ ${STATUSES[0]} != ok ]]; then
+  skip conformance "emulator setup failed"
+else
+  stage conformance scripts/conformance.sh
 fi
 
 summary

@@ -1,0 +1,15 @@
+//! The handlers on `durable-tokio` (async), one module per suite.
+
+pub mod step;
+pub mod wait;
+
+/// Runs the handler called `name` on the Lambda runtime until the runtime stops.
+pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
+    if let Some(done) = step::run(name).await {
+        return done;
+    }
+    if let Some(done) = wait::run(name).await {
+        return done;
+    }
+    Err(crate::unknown_handler(name))
+}
