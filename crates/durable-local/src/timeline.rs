@@ -119,7 +119,16 @@ impl Timeline {
             })
             .collect();
         entries.extend(operation_entries(record, origin));
-        entries.sort_by_key(|e| e.start_ms);
+        // By start; at the same instant invocations first, then operations in creation
+        // order (a context before its children).
+        entries.sort_by_key(|e| {
+            let rank = e
+                .operation_id
+                .as_deref()
+                .and_then(|id| record.index.get(id))
+                .map_or(0, |i| i + 1);
+            (e.start_ms, rank)
+        });
         let end = record.end_timestamp().unwrap_or(now);
         Self {
             execution_name: record.execution_name().to_owned(),
