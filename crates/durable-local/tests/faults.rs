@@ -262,7 +262,8 @@ async fn a_crash_re_runs_an_at_least_once_step() {
     assert_eq!(crash.type_name(), CRASH_ERROR_TYPE);
 }
 
-#[tokio::test]
+// Multi-threaded, so the handler may be mid-poll on another worker when the crash lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_interrupts_an_at_most_once_step_which_is_never_re_run() {
     let runs = Arc::new(AtomicU32::new(0));
     let mut runner = LocalRunner::new();

@@ -221,7 +221,7 @@ async fn many_steps(n: u32, ctx: DurableContext) -> Result<Vec<u32>, DurableErro
     Ok(out)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_size_one_still_replays_everything() {
     let mut paged = LocalRunner::builder().page_size(1).build();
     paged.register("many", many_steps);
@@ -354,4 +354,38 @@ async fn real_time_mode_really_waits() {
         wall.elapsed()
     );
     assert!(execution.elapsed_millis() >= 1000);
+}
+
+#[tokio::test]
+async fn paged_checkpoint_responses_are_followed() {
+    async fn fan_out(_: (), ctx: DurableContext) -> Result<u32, DurableError> {
+        // Each body yields, so the three STARTs go out in one batch while the bodies run.
+        let step = |n: u32| {
+            ctx.step(&format!("part{n}"), move |_| async move {
+                for _ in 0..3 {
+                    tokio::task::yield_now().await;
+                }
+                Ok::<_, String>(n)
+            })
+        };
+        let (a, b, c) = tokio::join!(step(1), step(2), step(3));
+        ctx.wait("settle", Duration::from_secs(1)).await?;
+        Ok(a? + b? + c?)
+    }
+    let mut runner = LocalRunner::builder().page_size(1).build();
+    runner.register("fan", fan_out);
+    let arn = runner.start("fan", ()).unwrap();
+    runner.run_one_invocation(&arn).await.unwrap();
+    // The first invocation's envelope holds only the EXECUTION operation, so every state
+    // read in it followed a paged checkpoint response: three STARTs, pages of one.
+    let first = runner.execution(&arn).unwrap();
+    assert!(first.state_calls() >= 2, "{}", first.timeline());
+    let execution = runner.drive(&arn).await.unwrap();
+    assert_eq!(
+        execution.status(),
+        ExecutionStatus::Succeeded,
+        "{}",
+        execution.timeline()
+    );
+    assert_eq!(execution.result::<u32>().unwrap(), 6);
 }
