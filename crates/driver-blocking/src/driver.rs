@@ -41,8 +41,12 @@ where
     move |event, async_ctx| {
         let handler = handler.clone();
         let ctx = DurableContext::new(&async_ctx, Handle::current());
+        // The invocation's span (execution ARN, request id) follows the handler onto its
+        // thread, so plain `tracing` events in user code carry it too.
+        let span = tracing::Span::current();
         Box::pin(async move {
             let joined = tokio::task::spawn_blocking(move || {
+                let _entered = span.enter();
                 handler(event, &ctx).map_err(|e| error_object_of(&e))
             })
             .await;

@@ -15,8 +15,11 @@ mod driver;
 
 pub use context::{DurableContext, StepConfig};
 pub use driver::{handle, run, run_with_client};
+/// The engine crate, for lower-level access (wire types, the engine itself).
+pub use durable_proto as proto;
 pub use durable_proto::InvocationOutcome;
 pub use durable_tokio::{
-    CheckpointClient, DurableError, ErrorObject, ExecutionConfig, Jitter, LambdaClient, Logger,
-    Options, RetryDecision, RetryPolicy, RetryStrategy, Serdes, StepContext, StepSemantics,
+    retry_fn, serdes_fn, Backoff, CheckpointClient, DurableError, ErrorObject, ExecutionConfig,
+    FnRetryStrategy, FnSerdes, Jitter, Json, LambdaClient, Logger, Options, RetryConfigError,
+    RetryDecision, RetryPolicy, RetryStrategy, RngCore, Serdes, StepContext, StepSemantics,
 };

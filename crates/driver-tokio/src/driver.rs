@@ -87,7 +87,7 @@ where
 {
     let mut handler = Some(handler);
     let mut user: Option<UserFuture> = None;
-    let mut request: Option<JoinHandle<Reply>> = None;
+    let mut request: Option<AbortOnDrop> = None;
     loop {
         {
             let mut guard = shared.lock();
@@ -125,7 +125,7 @@ where
                 user = None;
                 shared.lock().exec.handle_handler_result(result);
             }
-            reply = async { request.as_mut().expect("guarded").await }, if request.is_some() => {
+            reply = async { (&mut request.as_mut().expect("guarded").0).await }, if request.is_some() => {
                 request = None;
                 apply_reply(&shared, reply);
             }
@@ -185,12 +185,22 @@ fn parse_event<E: DeserializeOwned>(payload: Option<&str>) -> Result<E, ErrorObj
     })
 }
 
+/// An API call on its own task, cancelled if the invocation is dropped (a caller's timeout,
+/// say), so no call outlives the invocation that made it.
+struct AbortOnDrop(JoinHandle<Reply>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 fn spawn_request<C: CheckpointClient + ?Sized>(
     client: &C,
     arn: String,
     request: ServiceRequest,
-) -> JoinHandle<Reply> {
-    match request {
+) -> AbortOnDrop {
+    AbortOnDrop(match request {
         ServiceRequest::GetState {
             checkpoint_token,
             marker,
@@ -213,7 +223,7 @@ fn spawn_request<C: CheckpointClient + ?Sized>(
                 "this driver version does not know the engine's request",
             )))
         }),
-    }
+    })
 }
 
 fn apply_reply(shared: &Shared, reply: Result<Reply, tokio::task::JoinError>) {

@@ -58,7 +58,8 @@ impl DurableError {
 /// An [`ErrorObject`] or [`DurableError`] keeps its recorded type and message, so a step
 /// failure propagated out of the handler fails the execution with the step's original
 /// error. Anything else records its Rust type path as `ErrorType` (so retry filters by type
-/// name match) and its `Display` text as `ErrorMessage`.
+/// name match), except the anonymous carriers `String`, `&str` and boxed `dyn Error`, which
+/// record `Error`; the `Display` text becomes `ErrorMessage`.
 pub fn error_object_of<E: Display + Debug + 'static>(error: &E) -> ErrorObject {
     let any = error as &dyn Any;
     if let Some(e) = any.downcast_ref::<ErrorObject>() {
@@ -67,5 +68,58 @@ pub fn error_object_of<E: Display + Debug + 'static>(error: &E) -> ErrorObject {
     if let Some(e) = any.downcast_ref::<DurableError>() {
         return e.to_error_object();
     }
-    ErrorObject::new(std::any::type_name::<E>(), error.to_string())
+    ErrorObject::new(error_type_name::<E>(), error.to_string())
+}
+
+fn error_type_name<E: 'static>() -> &'static str {
+    let name = std::any::type_name::<E>();
+    // These say nothing about what went wrong; a type filter could not tell them apart.
+    let anonymous = name == "alloc::string::String"
+        || name == "&str"
+        || name.starts_with("alloc::boxed::Box<dyn core::error::Error");
+    if anonymous {
+        "Error"
+    } else {
+        name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct PaymentDeclined;
+
+    impl Display for PaymentDeclined {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("declined")
+        }
+    }
+
+    impl std::error::Error for PaymentDeclined {}
+
+    #[test]
+    fn user_types_keep_their_path_and_carriers_become_error() {
+        let e = error_object_of(&PaymentDeclined);
+        assert!(
+            e.type_name().ends_with("::PaymentDeclined"),
+            "{}",
+            e.type_name()
+        );
+        assert_eq!(e.message(), "declined");
+        assert_eq!(error_object_of(&"busy".to_owned()).type_name(), "Error");
+        assert_eq!(error_object_of(&"busy").type_name(), "Error");
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(PaymentDeclined);
+        assert_eq!(error_object_of(&boxed).type_name(), "Error");
+        assert_eq!(error_object_of(&boxed).message(), "declined");
+    }
+
+    #[test]
+    fn recorded_errors_pass_through_unchanged() {
+        let original = ErrorObject::new("Boom", "x");
+        assert_eq!(error_object_of(&original), original);
+        let step = DurableError::StepFailed(original.clone());
+        assert_eq!(error_object_of(&step), original);
+    }
 }

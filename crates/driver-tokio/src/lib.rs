@@ -13,9 +13,11 @@ pub use aws::LambdaClient;
 pub use client::{BoxFuture, CheckpointClient};
 pub use context::{DurableContext, EngineHandle, Logger, OperationFuture, Step, StepContext, Wait};
 pub use driver::{handle, Options};
+/// The engine crate, for lower-level access (wire types, the engine itself).
+pub use durable_proto as proto;
 pub use durable_proto::{
-    ErrorObject, ExecutionConfig, InvocationOutcome, Jitter, RetryDecision, RetryPolicy,
-    RetryStrategy, StepSemantics,
+    retry_fn, Backoff, ErrorObject, ExecutionConfig, FnRetryStrategy, InvocationOutcome, Jitter,
+    RetryConfigError, RetryDecision, RetryPolicy, RetryStrategy, RngCore, StepSemantics,
 };
 pub use error::{error_object_of, DurableError};
 pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};

@@ -20,6 +20,8 @@ pub use error::{ExecutionError, OperationShape};
 pub use execution::{Execution, InvocationFailure, InvocationOutcome, ServiceRequest};
 pub use ids::is_valid_operation_id;
 pub use journal::ContextRef;
+/// The RNG trait retry strategies draw jitter from (re-exported from `rand_core`).
+pub use rand_core::RngCore;
 pub use retry::*;
 pub use rng::SeededRng;
 pub use step::{OperationRef, StepEnd, StepRequest, StepResult, StepSemantics, StepStart};
