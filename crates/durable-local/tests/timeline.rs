@@ -45,23 +45,33 @@ async fn timeline_shows_invocations_attempts_retries_and_waits() {
     assert_eq!(timeline.invocation_count, 4);
     assert_eq!(timeline.elapsed_ms, (15 + 26 * 3600) * 1000);
     assert_eq!(timeline.entries_of(EntryKind::Invocation).count(), 4);
+    // "FAILED <ErrorType>: <message>"; the type the SDK records for a `String` error is the
+    // driver's business, so only the message is compared.
     let attempts: Vec<_> = timeline
         .entries_of(EntryKind::Step)
-        .map(|e| (e.label.as_str(), e.outcome.as_str()))
+        .map(|e| {
+            let outcome = match e.outcome.split_once(": ") {
+                Some((head, message)) if head.starts_with("FAILED ") => {
+                    format!("FAILED {message}")
+                }
+                _ => e.outcome.clone(),
+            };
+            (e.label.as_str(), outcome)
+        })
         .collect();
     assert_eq!(
         attempts,
         [
             (
                 "reserve stock (attempt 1)",
-                "FAILED alloc::string::String: warehouse busy"
+                "FAILED warehouse busy".to_owned()
             ),
             (
                 "reserve stock (attempt 2)",
-                "FAILED alloc::string::String: warehouse busy"
+                "FAILED warehouse busy".to_owned()
             ),
-            ("reserve stock (attempt 3)", "SUCCEEDED"),
-            ("ship (attempt 1)", "SUCCEEDED"),
+            ("reserve stock (attempt 3)", "SUCCEEDED".to_owned()),
+            ("ship (attempt 1)", "SUCCEEDED".to_owned()),
         ]
     );
     let retries: Vec<_> = timeline
