@@ -59,9 +59,9 @@ impl fmt::Display for GatewayTimeout {
 impl std::error::Error for GatewayTimeout {}
 
 /// Up to 5 attempts, 10 s doubling to at most 5 min, full jitter: each delay is drawn from
-/// `[0, base)` and goes on the wire rounded up to whole seconds (at least 1 s). The draw is
-/// seeded from the execution's ARN and token, which the local service generates
-/// deterministically, so the delays are the same on every run.
+/// `[0, base)` and goes on the wire rounded up to whole seconds (at least 1 s). The SDK seeds
+/// the draw from the execution's ARN and the invocation's first checkpoint token (pin it
+/// with `LocalRunnerBuilder::handler_seed` when a test needs exact delays).
 pub fn payment_retries() -> RetryPolicy {
     RetryPolicy::exponential(5, Duration::from_secs(10), Duration::from_secs(300), 2.0)
         .expect("a valid retry policy")

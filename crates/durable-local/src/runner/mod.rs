@@ -3,16 +3,15 @@
 
 mod builder;
 mod execution;
+mod register;
 
 use std::collections::HashMap;
-use std::fmt::{Debug, Display};
-use std::future::Future;
+use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
 use durable_proto::{ErrorObject, ExecutionConfig, InvocationInput, InvocationOutcome, Timestamp};
-use durable_tokio::{BoxFuture, DurableContext, Options};
-use serde::de::DeserializeOwned;
+use durable_tokio::BoxFuture;
 use serde::Serialize;
 
 pub use builder::LocalRunnerBuilder;
@@ -31,8 +30,8 @@ pub const TIMEOUT_ERROR_TYPE: &str = "Sandbox.Timedout";
 /// The error type recorded for an invocation whose handler panicked.
 pub const PANIC_ERROR_TYPE: &str = "Runtime.HandlerPanic";
 
-/// What one invocation of a registered function runs: `durable_tokio::handle` with the
-/// registered handler.
+/// What one invocation of a registered function runs: `durable_tokio::handle` (or
+/// `durable_blocking::handle`) with the registered handler.
 type Invoker =
     Arc<dyn Fn(InvocationInput, Arc<LocalClient>) -> BoxFuture<InvocationOutcome> + Send + Sync>;
 
@@ -120,34 +119,6 @@ impl LocalRunner {
     /// A builder for a runner with custom settings.
     pub fn builder() -> LocalRunnerBuilder {
         LocalRunnerBuilder::default()
-    }
-
-    /// Registers `handler` under `function_name`, in the shape `durable_tokio::handle`
-    /// takes: typically an `async fn(E, DurableContext) -> Result<O, Err>`.
-    pub fn register<E, O, Err, F, Fut>(&mut self, function_name: &str, handler: F) -> &mut Self
-    where
-        E: DeserializeOwned + Send + 'static,
-        O: Serialize + Send + 'static,
-        Err: Display + Debug + Send + 'static,
-        F: Fn(E, DurableContext) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<O, Err>> + Send + 'static,
-    {
-        let handler = Arc::new(handler);
-        let mut options = Options::default();
-        options.execution = self.settings.execution.clone();
-        options.seed = self.settings.handler_seed;
-        let invoker: Invoker = Arc::new(move |input, client| {
-            let handler = handler.clone();
-            let options = options.clone();
-            Box::pin(durable_tokio::handle(
-                input,
-                client,
-                options,
-                move |event: E, ctx: DurableContext| handler(event, ctx),
-            ))
-        });
-        self.functions.insert(function_name.to_owned(), invoker);
-        self
     }
 
     /// The shared service (lock it with [`lock_service`](crate::lock_service)).

@@ -1,0 +1,123 @@
+//! Registering handlers: async ones through `durable_tokio::handle`, synchronous ones through
+//! `durable_blocking::handle` on a blocking thread.
+
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::sync::Arc;
+
+use durable_proto::{InvocationFailure, InvocationOutcome};
+use durable_tokio::{DurableContext, Options};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::runner::{Invoker, LocalRunner};
+
+impl LocalRunner {
+    /// The SDK options every invocation gets (the engine's limits, the jitter seed).
+    fn handler_options(&self) -> Options {
+        let mut options = Options::default();
+        options.execution = self.settings.execution.clone();
+        options.seed = self.settings.handler_seed;
+        options
+    }
+
+    /// Registers `handler` under `function_name`, in the shape `durable_tokio::handle`
+    /// takes: typically an `async fn(E, DurableContext) -> Result<O, Err>`.
+    pub fn register<E, O, Err, F, Fut>(&mut self, function_name: &str, handler: F) -> &mut Self
+    where
+        E: DeserializeOwned + Send + 'static,
+        O: Serialize + Send + 'static,
+        Err: Display + Debug + Send + 'static,
+        F: Fn(E, DurableContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, Err>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let options = self.handler_options();
+        let invoker: Invoker = Arc::new(move |input, client| {
+            let handler = handler.clone();
+            let options = options.clone();
+            Box::pin(durable_tokio::handle(
+                input,
+                client,
+                options,
+                move |event: E, ctx: DurableContext| handler(event, ctx),
+            ))
+        });
+        self.functions.insert(function_name.to_owned(), invoker);
+        self
+    }
+
+    /// Registers a synchronous handler under `function_name`, in the shape
+    /// `durable_blocking::handle` takes: `fn(E, &durable_blocking::DurableContext) ->
+    /// Result<O, Err>`.
+    ///
+    /// Each invocation runs `durable_blocking::handle` on a blocking thread
+    /// (`spawn_blocking`) with the same [`LocalClient`](crate::LocalClient), so faults,
+    /// counters, virtual time and history behave exactly as for [`register`](Self::register).
+    /// The runner may be driven from any tokio runtime, current-thread included.
+    ///
+    /// A crash ([`crash_after_checkpoints`](Self::crash_after_checkpoints)) or an invocation
+    /// timeout abandons the invocation as for async handlers, but a thread cannot be killed:
+    /// the abandoned handler keeps running until its next operation, which fails (its
+    /// checkpoint token is stale by then), so it can record nothing more.
+    ///
+    /// ```
+    /// use durable_blocking::{DurableContext, DurableError};
+    /// use durable_local::{ExecutionStatus, LocalRunner};
+    /// use std::time::Duration;
+    ///
+    /// fn greet(name: String, ctx: &DurableContext) -> Result<String, DurableError> {
+    ///     let greeting: String =
+    ///         ctx.step("greet", |_| Ok::<_, std::io::Error>(format!("hello {name}")))?;
+    ///     ctx.wait("nap", Duration::from_secs(3600))?; // Suspended: propagate it with `?`
+    ///     Ok(greeting)
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let mut runner = LocalRunner::new();
+    /// runner.register_blocking("greeter", greet);
+    /// let execution = runner.run("greeter", "world").await.unwrap();
+    /// assert_eq!(execution.status(), ExecutionStatus::Succeeded);
+    /// assert_eq!(execution.result::<String>().unwrap(), "hello world");
+    /// assert_eq!(execution.invocation_count(), 2);
+    /// # });
+    /// ```
+    pub fn register_blocking<E, O, Err, F>(&mut self, function_name: &str, handler: F) -> &mut Self
+    where
+        E: DeserializeOwned + Send + 'static,
+        O: Serialize + Send + 'static,
+        Err: Display + Debug + Send + 'static,
+        F: Fn(E, &durable_blocking::DurableContext) -> Result<O, Err> + Send + Sync + 'static,
+    {
+        let handler = Arc::new(handler);
+        let options = self.handler_options();
+        let invoker: Invoker = Arc::new(move |input, client| {
+            let handler = handler.clone();
+            let options = options.clone();
+            Box::pin(async move {
+                // durable_blocking::handle blocks on the driver's own runtime: keep it off
+                // this runtime's worker threads.
+                let joined = tokio::task::spawn_blocking(move || {
+                    durable_blocking::handle(
+                        input,
+                        client,
+                        options,
+                        move |event: E, ctx: &durable_blocking::DurableContext| handler(event, ctx),
+                    )
+                })
+                .await;
+                match joined {
+                    Ok(outcome) => outcome,
+                    // Reported like an async handler's panic (the runner catches it).
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(e) => InvocationOutcome::Failure(InvocationFailure {
+                        error_type: "Runtime.Cancelled".into(),
+                        message: format!("the blocking invocation was cancelled: {e}"),
+                    }),
+                }
+            })
+        });
+        self.functions.insert(function_name.to_owned(), invoker);
+        self
+    }
+}
