@@ -34,6 +34,14 @@ pub enum ServiceError {
         /// What conflicts.
         message: String,
     },
+    /// `ServiceException` (HTTP 500): the file-backed store could not be opened, read or
+    /// written. A call that fails this way may still have changed the in-memory state; the
+    /// store catches up with the next successful write. The SDK retries the invocation.
+    #[error("ServiceException: {message}")]
+    Storage {
+        /// What the store reported, with the file's path.
+        message: String,
+    },
 }
 
 impl ServiceError {
@@ -58,6 +66,12 @@ impl ServiceError {
         }
     }
 
+    pub(crate) fn storage(message: impl Into<String>) -> Self {
+        Self::Storage {
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn invalid_token() -> Self {
         Self::invalid(Self::INVALID_TOKEN)
     }
@@ -69,6 +83,7 @@ impl ServiceError {
             Self::ResourceNotFound { .. } => "DL-S002",
             Self::CallbackTimeout { .. } => "DL-S003",
             Self::ResourceConflict { .. } => "DL-S004",
+            Self::Storage { .. } => "DL-S005",
         }
     }
 
@@ -79,6 +94,7 @@ impl ServiceError {
             Self::ResourceNotFound { .. } => "ResourceNotFoundException",
             Self::CallbackTimeout { .. } => "CallbackTimeoutException",
             Self::ResourceConflict { .. } => "ResourceConflictException",
+            Self::Storage { .. } => "ServiceException",
         }
     }
 
@@ -88,6 +104,7 @@ impl ServiceError {
             Self::InvalidParameterValue { .. } | Self::CallbackTimeout { .. } => 400,
             Self::ResourceNotFound { .. } => 404,
             Self::ResourceConflict { .. } => 409,
+            Self::Storage { .. } => 500,
         }
     }
 
@@ -97,7 +114,8 @@ impl ServiceError {
             Self::InvalidParameterValue { message }
             | Self::ResourceNotFound { message }
             | Self::CallbackTimeout { message }
-            | Self::ResourceConflict { message } => message,
+            | Self::ResourceConflict { message }
+            | Self::Storage { message } => message,
         }
     }
 
@@ -192,6 +210,12 @@ mod tests {
         );
         assert_eq!(ServiceError::not_found("x").http_status(), 404);
         assert_eq!(ServiceError::conflict("x").code(), "DL-S004");
+        let e = ServiceError::storage("disk full");
+        assert_eq!((e.code(), e.http_status()), ("DL-S005", 500));
+        assert_eq!(
+            e.to_api_failure().class(),
+            durable_proto::FailureClass::RetryInvocation
+        );
         let r = RunnerError::from(ServiceError::not_found("gone"));
         assert_eq!(r.code(), "DL-R002");
     }

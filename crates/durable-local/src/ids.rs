@@ -15,6 +15,16 @@ impl IdGenerator {
         Self { seed, counter: 0 }
     }
 
+    /// `(seed, counter)`: everything needed to continue the sequence after a restart.
+    pub(crate) fn state(&self) -> (u64, u64) {
+        (self.seed, self.counter)
+    }
+
+    /// A generator continuing where one with this [`state`](Self::state) stopped.
+    pub(crate) fn resume(seed: u64, counter: u64) -> Self {
+        Self { seed, counter }
+    }
+
     fn next_u64(&mut self) -> u64 {
         self.counter = self.counter.wrapping_add(1);
         splitmix64(

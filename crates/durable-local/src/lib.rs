@@ -58,6 +58,7 @@ mod history;
 mod ids;
 mod runner;
 mod service;
+mod store;
 mod timeline;
 
 pub use client::{lock_service, LocalClient, SharedService};
@@ -77,6 +78,6 @@ pub use runner::{
 pub use service::{
     ChainedInvokeEnd, ExecutionRecord, ExecutionStatus, InvocationEnd, InvocationRecord,
     InvocationResult, LocalService, CALLBACK_HEARTBEAT_ERROR, CALLBACK_TIMEOUT_ERROR,
-    EXECUTION_TIMEOUT_ERROR, PENDING_WITHOUT_PENDING_OPERATIONS,
+    EXECUTION_TIMEOUT_ERROR, PENDING_WITHOUT_PENDING_OPERATIONS, RESTART_ERROR_TYPE,
 };
 pub use timeline::{format_duration, format_offset, EntryKind, Timeline, TimelineEntry};

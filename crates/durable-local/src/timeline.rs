@@ -125,7 +125,7 @@ impl Timeline {
             let rank = e
                 .operation_id
                 .as_deref()
-                .and_then(|id| record.index.get(id))
+                .and_then(|id| record.operations.position(id))
                 .map_or(0, |i| i + 1);
             (e.start_ms, rank)
         });

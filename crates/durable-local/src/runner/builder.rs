@@ -1,5 +1,6 @@
 //! [`LocalRunnerBuilder`]: every knob of a [`LocalRunner`].
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use durable_proto::{ExecutionConfig, Timestamp};
 use crate::client::LocalClient;
 use crate::clock::TimeMode;
 use crate::config::ServiceConfig;
+use crate::error::RunnerError;
 use crate::runner::{LocalRunner, RunnerSettings};
 use crate::service::LocalService;
 
@@ -17,6 +19,7 @@ use crate::service::LocalService;
 pub struct LocalRunnerBuilder {
     config: ServiceConfig,
     settings: RunnerSettings,
+    store: Option<PathBuf>,
 }
 
 impl LocalRunnerBuilder {
@@ -111,14 +114,49 @@ impl LocalRunnerBuilder {
         self
     }
 
-    /// Builds the runner with a fresh service.
+    /// Keeps executions in a file (see [`LocalService::open_with`]): the runner's service
+    /// writes every change before answering, and a runner built later on the same path
+    /// finds the executions, their tokens and the virtual time where this one left them;
+    /// [`LocalRunner::resume`] continues an unfinished execution. An invocation that was in
+    /// flight when the earlier runner went away is ended as a crashed one
+    /// ([`RESTART_ERROR_TYPE`](crate::RESTART_ERROR_TYPE)) and retried. One runner per file
+    /// at a time: drop the first before building the next.
+    pub fn store_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.store = Some(path.into());
+        self
+    }
+
+    /// Builds the runner: with a fresh service, or with the one stored at
+    /// [`store_path`](Self::store_path).
+    ///
+    /// # Panics
+    ///
+    /// When the store cannot be opened; [`try_build`](Self::try_build) returns the error
+    /// instead.
     pub fn build(self) -> LocalRunner {
-        let service = Arc::new(Mutex::new(LocalService::new(self.config)));
-        LocalRunner {
+        self.try_build()
+            .unwrap_or_else(|e| panic!("cannot build the local runner: {e}"))
+    }
+
+    /// Builds the runner, or says why the store at [`store_path`](Self::store_path) cannot
+    /// be opened (`ServiceException`, [`ServiceError::Storage`](crate::ServiceError::Storage)).
+    pub fn try_build(self) -> Result<LocalRunner, RunnerError> {
+        let service = match &self.store {
+            Some(path) => {
+                let mut service = LocalService::open_with(path, self.config)?;
+                // Nothing runs in this new runner yet: whatever is in flight died with an
+                // earlier process.
+                service.end_orphaned_invocations()?;
+                service
+            }
+            None => LocalService::new(self.config),
+        };
+        let service = Arc::new(Mutex::new(service));
+        Ok(LocalRunner {
             client: Arc::new(LocalClient::new(service.clone())),
             service,
             functions: Default::default(),
             settings: self.settings,
-        }
+        })
     }
 }

@@ -309,6 +309,33 @@ impl LocalRunner {
         lock_service(&self.service).advance_to_next_timer(arn)
     }
 
+    /// Continues an execution that has not ended — typically one found in a store after a
+    /// restart (see [`LocalRunnerBuilder::store_path`]) — exactly as
+    /// [`drive`](Self::drive) does, once its function is registered again. An execution
+    /// that already ended is returned as it is.
+    pub async fn resume(&self, arn: &str) -> Result<TestExecution, RunnerError> {
+        let function = {
+            let svc = lock_service(&self.service);
+            let record = svc.execution(arn).ok_or_else(|| unknown(arn))?;
+            record.function_name().to_owned()
+        };
+        if !self.functions.contains_key(&function) {
+            return Err(RunnerError::UnknownFunction { name: function });
+        }
+        self.drive(arn).await
+    }
+
+    /// Snapshots of every execution the service holds, oldest first (after reopening a
+    /// store: everything it kept).
+    pub fn executions(&self) -> Vec<TestExecution> {
+        let svc = lock_service(&self.service);
+        let now = svc.now();
+        svc.executions()
+            .iter()
+            .map(|record| TestExecution::new(record.clone(), now))
+            .collect()
+    }
+
     /// A snapshot of an execution.
     pub fn execution(&self, arn: &str) -> Result<TestExecution, RunnerError> {
         let svc = lock_service(&self.service);

@@ -92,8 +92,10 @@ fn ensure<'r>(
     if record.operation(&update.id).is_none() {
         record.insert_operation(new_operation(update, now));
     }
-    let i = record.index[&update.id];
-    &mut record.operations[i]
+    record
+        .operations
+        .get_mut(&update.id)
+        .expect("the operation was just inserted")
 }
 
 fn apply_step(record: &mut ExecutionRecord, update: OperationUpdate, now: Timestamp) {

@@ -68,6 +68,16 @@ impl LocalService {
         callback_id: &str,
         end: CallbackEnd,
     ) -> Result<(), ServiceError> {
+        let result = self.complete_callback_in_memory(callback_id, end);
+        let index = self.callbacks.get(callback_id).map(|&(index, _)| index);
+        self.persisted(index, result)
+    }
+
+    fn complete_callback_in_memory(
+        &mut self,
+        callback_id: &str,
+        end: CallbackEnd,
+    ) -> Result<(), ServiceError> {
         let now = self.now();
         let Some((index, op_id)) = self.callbacks.get(callback_id).cloned() else {
             return Err(ServiceError::not_found("Callback not found."));
@@ -120,6 +130,16 @@ impl LocalService {
     /// Completes a STARTED chained invoke `operation_id` of execution `arn`, as the service
     /// does when the invoked function ends.
     pub fn complete_chained_invoke(
+        &mut self,
+        arn: &str,
+        operation_id: &str,
+        end: ChainedInvokeEnd,
+    ) -> Result<(), ServiceError> {
+        let result = self.complete_invoke_in_memory(arn, operation_id, end);
+        self.persisted(self.by_arn.get(arn).copied(), result)
+    }
+
+    fn complete_invoke_in_memory(
         &mut self,
         arn: &str,
         operation_id: &str,

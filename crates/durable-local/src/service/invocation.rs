@@ -31,6 +31,11 @@ impl LocalService {
     /// checkpoint token and returns the envelope (first page of operations,
     /// `UpdatedOperationIds` = operations the service changed since the previous invocation).
     pub fn begin_invocation(&mut self, arn: &str) -> Result<InvocationInput, ServiceError> {
+        let result = self.begin_in_memory(arn);
+        self.persisted(self.by_arn.get(arn).copied(), result)
+    }
+
+    fn begin_in_memory(&mut self, arn: &str) -> Result<InvocationInput, ServiceError> {
         let now = self.now();
         let size = self.config.page_size_for(None);
         let index = self.index_of(arn)?;
@@ -89,6 +94,15 @@ impl LocalService {
     ///
     /// `InvocationCompleted` is recorded first (with the error for an errored invocation).
     pub fn complete_invocation(
+        &mut self,
+        arn: &str,
+        end: InvocationEnd,
+    ) -> Result<InvocationResult, ServiceError> {
+        let result = self.complete_in_memory(arn, end);
+        self.persisted(self.by_arn.get(arn).copied(), result)
+    }
+
+    fn complete_in_memory(
         &mut self,
         arn: &str,
         end: InvocationEnd,
@@ -152,6 +166,15 @@ impl LocalService {
     /// `StopDurableExecution`: ends a running execution as STOPPED. Checkpoints of an
     /// invocation still in flight are rejected from then on.
     pub fn stop_execution(
+        &mut self,
+        arn: &str,
+        error: Option<ErrorObject>,
+    ) -> Result<(), ServiceError> {
+        let result = self.stop_in_memory(arn, error);
+        self.persisted(self.by_arn.get(arn).copied(), result)
+    }
+
+    fn stop_in_memory(
         &mut self,
         arn: &str,
         error: Option<ErrorObject>,

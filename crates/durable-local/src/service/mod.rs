@@ -12,11 +12,12 @@ mod apply;
 mod callbacks;
 mod invocation;
 mod pages;
+mod persist;
 mod record;
 mod timers;
 mod validate;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use durable_proto::{
     CheckpointResponse, ExecutionDetails, ExecutionState, Operation, OperationStatus,
@@ -25,6 +26,7 @@ use durable_proto::{
 
 pub use callbacks::ChainedInvokeEnd;
 pub use invocation::{InvocationEnd, PENDING_WITHOUT_PENDING_OPERATIONS};
+pub use persist::RESTART_ERROR_TYPE;
 pub use record::{ExecutionRecord, ExecutionStatus, InvocationRecord, InvocationResult};
 pub use timers::{CALLBACK_HEARTBEAT_ERROR, CALLBACK_TIMEOUT_ERROR, EXECUTION_TIMEOUT_ERROR};
 
@@ -33,6 +35,7 @@ use crate::config::ServiceConfig;
 use crate::error::ServiceError;
 use crate::history::{EventDetails, ExecutionStartedDetails, HistoryEvent};
 use crate::ids::{self, IdGenerator};
+use crate::store::Store;
 
 /// The in-memory durable-execution service.
 ///
@@ -46,6 +49,10 @@ pub struct LocalService {
     executions: Vec<ExecutionRecord>,
     by_arn: HashMap<String, usize>,
     callbacks: HashMap<String, (usize, String)>,
+    /// Where executions are kept across restarts, if anywhere.
+    store: Option<Store>,
+    /// Executions changed since the last write to the store (by position).
+    dirty: BTreeSet<usize>,
 }
 
 impl Default for LocalService {
@@ -64,6 +71,8 @@ impl LocalService {
             executions: Vec::new(),
             by_arn: HashMap::new(),
             callbacks: HashMap::new(),
+            store: None,
+            dirty: BTreeSet::new(),
         }
     }
 
@@ -101,6 +110,17 @@ impl LocalService {
     /// input as `ExecutionDetails.InputPayload`, and `ExecutionStarted` is recorded. The
     /// execution then needs its first invocation.
     pub fn start_named_execution(
+        &mut self,
+        function_name: &str,
+        execution_name: &str,
+        input_json: &str,
+    ) -> Result<String, ServiceError> {
+        let result = self.create_execution(function_name, execution_name, input_json);
+        let index = result.is_ok().then(|| self.executions.len() - 1);
+        self.persisted(index, result)
+    }
+
+    fn create_execution(
         &mut self,
         function_name: &str,
         execution_name: &str,
@@ -146,8 +166,7 @@ impl LocalService {
                 .config
                 .execution_timeout
                 .map(|d| now.plus_seconds(d.as_secs().max(1))),
-            operations: Vec::new(),
-            index: HashMap::new(),
+            operations: Default::default(),
             events: Vec::new(),
             token: None,
             token_seq: 0,
@@ -221,6 +240,16 @@ impl LocalService {
         checkpoint_token: &str,
         updates: Vec<OperationUpdate>,
     ) -> Result<CheckpointResponse, ServiceError> {
+        let result = self.checkpoint_in_memory(arn, checkpoint_token, updates);
+        self.persisted(self.by_arn.get(arn).copied(), result)
+    }
+
+    fn checkpoint_in_memory(
+        &mut self,
+        arn: &str,
+        checkpoint_token: &str,
+        updates: Vec<OperationUpdate>,
+    ) -> Result<CheckpointResponse, ServiceError> {
         let now = self.now();
         let index = self.index_of(arn)?;
         let config = &self.config;
@@ -268,6 +297,17 @@ impl LocalService {
         marker: Option<&str>,
         max_items: Option<usize>,
     ) -> Result<ExecutionState, ServiceError> {
+        let result = self.state_in_memory(arn, checkpoint_token, marker, max_items);
+        self.persisted(self.by_arn.get(arn).copied(), result)
+    }
+
+    fn state_in_memory(
+        &mut self,
+        arn: &str,
+        checkpoint_token: &str,
+        marker: Option<&str>,
+        max_items: Option<usize>,
+    ) -> Result<ExecutionState, ServiceError> {
         let now = self.now();
         let index = self.index_of(arn)?;
         let size = self.config.page_size_for(max_items);
@@ -297,12 +337,22 @@ impl LocalService {
     }
 
     /// Fires every timer due now, in every execution. Returns how many fired.
+    ///
+    /// With a store, the clock and what fired are written; if that write fails, the changes
+    /// stay pending and go out with the next write (see [`sync`](Self::sync)).
     pub fn fire_due_timers(&mut self) -> usize {
         let now = self.now();
-        self.executions
-            .iter_mut()
-            .map(|r| r.fire_due_timers(now))
-            .sum()
+        let mut fired = 0;
+        for (i, record) in self.executions.iter_mut().enumerate() {
+            let n = record.fire_due_timers(now);
+            if n > 0 {
+                self.dirty.insert(i);
+                fired += n;
+            }
+        }
+        // Failures are kept for the next write; see `sync`.
+        let _ = self.persist();
+        fired
     }
 
     /// Moves virtual time forward to `at` (never backwards; ignored on real time) and fires

@@ -86,15 +86,80 @@ pub struct InvocationRecord {
 }
 
 /// Service-side timers of a STARTED callback.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct CallbackTimers {
     pub(crate) timeout_at: Option<Timestamp>,
     pub(crate) heartbeat_seconds: Option<u32>,
     pub(crate) heartbeat_at: Option<Timestamp>,
 }
 
+/// The operations of an execution in creation order, indexed by id. Serialized as the list
+/// alone; the index is rebuilt when it is read back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Operations {
+    list: Vec<Operation>,
+    index: HashMap<String, usize>,
+}
+
+impl Operations {
+    pub(crate) fn get(&self, id: &str) -> Option<&Operation> {
+        self.index.get(id).map(|&i| &self.list[i])
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut Operation> {
+        let i = *self.index.get(id)?;
+        self.list.get_mut(i)
+    }
+
+    /// Where the operation with this id is in creation order.
+    pub(crate) fn position(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    pub(crate) fn push(&mut self, op: Operation) {
+        self.index.insert(op.id.clone(), self.list.len());
+        self.list.push(op);
+    }
+}
+
+impl std::ops::Deref for Operations {
+    type Target = [Operation];
+
+    fn deref(&self) -> &[Operation] {
+        &self.list
+    }
+}
+
+impl<'a> IntoIterator for &'a Operations {
+    type Item = &'a Operation;
+    type IntoIter = std::slice::Iter<'a, Operation>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
+impl Serialize for Operations {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.list.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Operations {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut operations = Operations::default();
+        for op in Vec::<Operation>::deserialize(deserializer)? {
+            operations.push(op);
+        }
+        Ok(operations)
+    }
+}
+
 /// Everything the service knows about one durable execution.
-#[derive(Debug, Clone)]
+///
+/// Serializable (the file-backed store keeps one JSON document per execution); the format
+/// follows the fields and may change between versions of this crate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExecutionRecord {
     pub(crate) arn: String,
     pub(crate) function_name: String,
@@ -107,8 +172,7 @@ pub struct ExecutionRecord {
     pub(crate) start: Timestamp,
     pub(crate) end: Option<Timestamp>,
     pub(crate) timeout_at: Option<Timestamp>,
-    pub(crate) operations: Vec<Operation>,
-    pub(crate) index: HashMap<String, usize>,
+    pub(crate) operations: Operations,
     pub(crate) events: Vec<HistoryEvent>,
     pub(crate) token: Option<String>,
     pub(crate) token_seq: u64,
@@ -187,7 +251,7 @@ impl ExecutionRecord {
 
     /// The operation with this id.
     pub fn operation(&self, id: &str) -> Option<&Operation> {
-        self.index.get(id).map(|&i| &self.operations[i])
+        self.operations.get(id)
     }
 
     /// The history, oldest first.
@@ -251,12 +315,10 @@ impl ExecutionRecord {
     }
 
     pub(crate) fn operation_mut(&mut self, id: &str) -> Option<&mut Operation> {
-        let i = *self.index.get(id)?;
-        self.operations.get_mut(i)
+        self.operations.get_mut(id)
     }
 
     pub(crate) fn insert_operation(&mut self, op: Operation) {
-        self.index.insert(op.id.clone(), self.operations.len());
         self.operations.push(op);
     }
 
