@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use durable_tokio::{Jitter, RetryPolicy};
+use durable_tokio::{DurableContext, DurableError, Jitter, RetryPolicy};
+use serde_json::{json, Value};
 
 /// A business error with a recognisable type name in the history.
 #[derive(Debug)]
@@ -27,6 +28,35 @@ pub fn every_second(max_attempts: u32) -> RetryPolicy {
     )
     .expect("valid policy")
     .with_jitter(Jitter::None)
+}
+
+/// A step failing on attempts 1 and 2 and succeeding on the third, one second apart.
+///
+/// Shared by the `e2e-tokio` bootstrap (`RetryTwice`) and the local-vs-emulator parity test
+/// (`tests/parity.rs`), which runs it on `durable_local::LocalRunner` too.
+pub async fn retry_twice(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    let attempt: u32 = ctx
+        .step("flaky", |s| async move {
+            if s.attempt() <= 2 {
+                Err(PaymentDeclined(format!("attempt {}", s.attempt())))
+            } else {
+                Ok(s.attempt())
+            }
+        })
+        .retry(every_second(3))
+        .await?;
+    Ok(json!({ "succeeded_on": attempt }))
+}
+
+/// A two-second wait, then a step. Shared like [`retry_twice`] (`WaitThenStep`).
+pub async fn wait_then_step(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    ctx.wait("pause", Duration::from_secs(2)).await?;
+    let after: String = ctx
+        .step("after", |_| async {
+            Ok::<_, PaymentDeclined>("done".to_owned())
+        })
+        .await?;
+    Ok(json!(after))
 }
 
 /// The handler name Lambda passes in `_HANDLER`.

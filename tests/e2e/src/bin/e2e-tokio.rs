@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use durable_tokio::{DurableContext, DurableError, RetryPolicy};
-use e2e_scenarios::{every_second, handler_name, PaymentDeclined};
+use e2e_scenarios::{every_second, handler_name, retry_twice, wait_then_step, PaymentDeclined};
 use serde_json::{json, Value};
 
 async fn step_ok(event: Value, ctx: DurableContext) -> Result<Value, DurableError> {
@@ -16,20 +16,6 @@ async fn step_ok(event: Value, ctx: DurableContext) -> Result<Value, DurableErro
     Ok(json!({ "greeting": greeting }))
 }
 
-async fn retry_twice(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
-    let attempt: u32 = ctx
-        .step("flaky", |s| async move {
-            if s.attempt() <= 2 {
-                Err(PaymentDeclined(format!("attempt {}", s.attempt())))
-            } else {
-                Ok(s.attempt())
-            }
-        })
-        .retry(every_second(3))
-        .await?;
-    Ok(json!({ "succeeded_on": attempt }))
-}
-
 async fn retry_exhausted(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
     let never: u32 = ctx
         .step("doomed", |s| async move {
@@ -38,16 +24,6 @@ async fn retry_exhausted(_: Value, ctx: DurableContext) -> Result<Value, Durable
         .retry(every_second(2))
         .await?;
     Ok(json!(never))
-}
-
-async fn wait_then_step(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
-    ctx.wait("pause", Duration::from_secs(2)).await?;
-    let after: String = ctx
-        .step("after", |_| async {
-            Ok::<_, PaymentDeclined>("done".to_owned())
-        })
-        .await?;
-    Ok(json!(after))
 }
 
 async fn at_most_once_crash(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
