@@ -41,6 +41,10 @@ use crate::store::Store;
 ///
 /// Every method is synchronous and never panics on bad input; rejected requests return a
 /// [`ServiceError`] named like the real service's.
+///
+/// [`new`](Self::new) keeps everything in memory; [`open`](Self::open) backs the service with
+/// a file, written after every call that changed something (see
+/// [`open_with`](Self::open_with)).
 #[derive(Debug)]
 pub struct LocalService {
     config: ServiceConfig,
