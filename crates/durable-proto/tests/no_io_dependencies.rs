@@ -32,7 +32,10 @@ fn normal_dependency_tree_has_no_io_crates() {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert!(crates.contains(&"durable-proto"), "unexpected tree:\n{tree}");
+    assert!(
+        crates.contains(&"durable-proto"),
+        "unexpected tree:\n{tree}"
+    );
     let forbidden: Vec<&&str> = crates
         .iter()
         .filter(|name| {
