@@ -1,0 +1,140 @@
+//! Replay: raw envelope bytes of N completed steps to the handler's output, through
+//! `InvocationInput::from_slice` and `durable_tokio::handle` (and `durable_blocking::handle`),
+//! with a checkpoint client that panics if called. Beside it the floor: the typed parse of
+//! the same bytes alone. After criterion's runs, an interleaved pass prints the ratios
+//! (replay / floor, 100k / 10k) and checks them against the targets in docs/performance.md.
+//!
+//! `cargo bench -p durable-bench --bench replay`
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+use durable_bench::{
+    bench_mode, envelope, fmt_duration, median, ratio, replay_blocking, replay_tokio, runtime,
+    time, triangle, STEP_NAME,
+};
+use durable_proto::InvocationInput;
+
+const SIZES: [u64; 3] = [1_000, 10_000, 100_000];
+
+fn floor(bytes: &[u8]) -> InvocationInput {
+    serde_json::from_slice::<InvocationInput>(bytes).expect("a valid envelope")
+}
+
+fn replay(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("replay");
+    for n in SIZES {
+        let bytes = envelope(n, STEP_NAME);
+        group.throughput(Throughput::Elements(n));
+        group.sample_size(if n >= 100_000 { 10 } else { 30 });
+        group.bench_with_input(BenchmarkId::new("floor_parse", n), &bytes, |b, bytes| {
+            b.iter(|| floor(black_box(bytes)))
+        });
+        group.bench_with_input(BenchmarkId::new("tokio", n), &bytes, |b, bytes| {
+            b.iter(|| {
+                let sum = rt.block_on(replay_tokio(black_box(bytes), n));
+                assert_eq!(sum, triangle(n));
+            })
+        });
+        if n == 10_000 {
+            group.bench_with_input(BenchmarkId::new("blocking", n), &bytes, |b, bytes| {
+                b.iter(|| assert_eq!(replay_blocking(black_box(bytes), n), triangle(n)))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1));
+    targets = replay
+}
+
+/// Medians of interleaved runs, so that both sides of each ratio see the same machine state.
+struct Medians {
+    floor: Duration,
+    tokio: Duration,
+    blocking: Option<Duration>,
+}
+
+fn measure(n: u64, rounds: usize, with_blocking: bool) -> Medians {
+    let rt = runtime();
+    let bytes = envelope(n, STEP_NAME);
+    let (mut f, mut t, mut b) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        f.push(time(|| drop(black_box(floor(&bytes)))).0);
+        t.push(time(|| rt.block_on(replay_tokio(&bytes, n))).0);
+        if with_blocking {
+            b.push(time(|| replay_blocking(&bytes, n)).0);
+        }
+    }
+    Medians {
+        floor: median(&mut f),
+        tokio: median(&mut t),
+        blocking: with_blocking.then(|| median(&mut b)),
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+fn summary() {
+    println!("\n== replay summary (medians of interleaved runs) ==");
+    println!("| steps | envelope | floor parse | tokio replay | replay/floor | per step |");
+    println!("|---|---|---|---|---|---|");
+    let mut results = Vec::new();
+    for n in SIZES {
+        let m = measure(n, if n >= 100_000 { 9 } else { 21 }, n == 10_000);
+        println!(
+            "| {n} | {:.1} MB | {} | {} | {:.2} | {} |",
+            envelope(n, STEP_NAME).len() as f64 / 1e6,
+            fmt_duration(m.floor),
+            fmt_duration(m.tokio),
+            ratio(m.tokio, m.floor),
+            fmt_duration(m.tokio / n as u32),
+        );
+        results.push((n, m));
+    }
+    let m10 = &results[1].1;
+    let m100 = &results[2].1;
+    let blocking = m10.blocking.expect("measured at 10k");
+    println!(
+        "blocking driver, 10000 steps: {} = {:.2} x floor, {:.2} x tokio",
+        fmt_duration(blocking),
+        ratio(blocking, m10.floor),
+        ratio(blocking, m10.tokio)
+    );
+    let r10 = ratio(m10.tokio, m10.floor);
+    let scaling = ratio(m100.tokio, m10.tokio);
+    let floor_scaling = ratio(m100.floor, m10.floor);
+    println!(
+        "scaling 100k/10k: tokio replay {scaling:.2}, floor parse {floor_scaling:.2} (linear = 10)"
+    );
+    println!(
+        "target replay(10k) <= 2 x floor: {r10:.2} -> {}",
+        verdict(r10 <= 2.0)
+    );
+    println!(
+        "target linear scaling (100k/10k ~ 10, allowing the floor's own scaling + 20%): {scaling:.2} -> {}",
+        verdict(scaling <= floor_scaling.max(10.0) * 1.2)
+    );
+    println!("target zero checkpoint calls on pure replay: met (the client panics on any call)");
+}
+
+fn main() {
+    benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+    if bench_mode() {
+        summary();
+    }
+}
