@@ -9,7 +9,8 @@ use durable_proto::{
     StepStart, WaitStart,
 };
 use durable_tokio::{
-    error_object_of, DurableError, EngineHandle, Json, Logger, Serdes, StepContext,
+    catch_panic, error_object_of, panic_error, DurableError, EngineHandle, Json, Logger, Serdes,
+    StepContext,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -178,17 +179,19 @@ impl DurableContext {
             }
         }
         let span = tracing::info_span!("durable_step", operation_id = %id, name = %name, attempt);
-        let result = span.in_scope(|| body(&step_context(attempt, &id)));
+        let result = span.in_scope(|| catch_panic(|| body(&step_context(attempt, &id))));
         let no_retry = RetryPolicy::none();
         let (outcome, strategy): (_, &dyn RetryStrategy) = match result {
-            Ok(value) => match config.serdes.serialize(&value) {
+            // A panicking body is a failed attempt like any other.
+            Err(panic) => (Err(panic), &*config.strategy),
+            Ok(Ok(value)) => match config.serdes.serialize(&value) {
                 Ok(text) => (Ok(text), &*config.strategy),
                 Err(m) => (
                     Err(durable_proto::ErrorObject::new("SerializationError", m)),
                     &no_retry,
                 ),
             },
-            Err(e) => (Err(error_object_of(&e)), &*config.strategy),
+            Ok(Err(e)) => (Err(error_object_of(&e)), &*config.strategy),
         };
         let end = self
             .engine
@@ -274,10 +277,9 @@ impl DurableContext {
                             }
                             let span =
                                 tracing::info_span!("durable_step", operation_id = %id, attempt);
-                            Some(
-                                span.in_scope(|| body(i, &step_context(attempt, &id)))
-                                    .map_err(|e| error_object_of(&e)),
-                            )
+                            let result = span
+                                .in_scope(|| catch_panic(|| body(i, &step_context(attempt, &id))));
+                            Some(result.and_then(|r| r.map_err(|e| error_object_of(&e))))
                         }))
                     }
                     _ => None,
@@ -285,7 +287,7 @@ impl DurableContext {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.and_then(|h| h.join().unwrap_or_else(|_| Some(Err(panicked())))))
+                .map(|h| h.and_then(|h| h.join().unwrap_or_else(|p| Some(Err(panic_error(&*p))))))
                 .collect()
         });
         let mut results = Vec::with_capacity(slots.len());
@@ -372,10 +374,6 @@ enum Slot<T> {
 }
 
 type ErrorObjectOrSer = durable_proto::ErrorObject;
-
-fn panicked() -> durable_proto::ErrorObject {
-    durable_proto::ErrorObject::new("StepPanicked", "the step body panicked")
-}
 
 fn step_context(attempt: u32, id: &str) -> StepContext {
     StepContext::new(attempt, id.to_owned())

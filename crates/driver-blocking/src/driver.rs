@@ -4,7 +4,7 @@ use std::fmt::{Debug, Display};
 use std::sync::{Arc, OnceLock};
 
 use durable_proto::{ErrorObject, InvocationInput, InvocationOutcome};
-use durable_tokio::{error_object_of, CheckpointClient, LambdaClient, Options};
+use durable_tokio::{catch_panic, error_object_of, CheckpointClient, LambdaClient, Options};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::runtime::{Handle, Runtime};
@@ -47,14 +47,16 @@ where
         Box::pin(async move {
             let joined = tokio::task::spawn_blocking(move || {
                 let _entered = span.enter();
-                handler(event, &ctx).map_err(|e| error_object_of(&e))
+                // A panic fails the execution like any other escaping error, as in the async
+                // driver.
+                catch_panic(|| handler(event, &ctx))?.map_err(|e| error_object_of(&e))
             })
             .await;
             match joined {
                 Ok(result) => result,
                 Err(join) => Err(ErrorObject::new(
-                    "HandlerPanicked",
-                    format!("the handler panicked or was cancelled: {join}"),
+                    "HandlerCancelled",
+                    format!("the handler's thread was cancelled: {join}"),
                 )),
             }
         })

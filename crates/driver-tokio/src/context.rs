@@ -16,6 +16,7 @@ use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
 use crate::error::{error_object_of, DurableError};
+use crate::panic::CatchPanic;
 use crate::serdes::{Json, Serdes};
 
 /// The engine and its RNG, behind one lock that is never held across an `.await`.
@@ -373,16 +374,18 @@ where
                 attempt,
                 operation_id: id.clone(),
             };
-            let result = body(step_ctx).instrument(span).await;
+            let result = CatchPanic(Box::pin(body(step_ctx).instrument(span))).await;
             let no_retry = RetryPolicy::none();
             let (outcome, strategy): (Result<String, ErrorObject>, &dyn RetryStrategy) =
                 match result {
-                    Ok(value) => match serdes.serialize(&value) {
+                    // A panicking body is a failed attempt like any other.
+                    Err(panic) => (Err(panic), &*strategy),
+                    Ok(Ok(value)) => match serdes.serialize(&value) {
                         Ok(text) => (Ok(text), &*strategy),
                         // A value that cannot be serialized will not serialize on a retry either.
                         Err(m) => (Err(ErrorObject::new("SerializationError", m)), &no_retry),
                     },
-                    Err(e) => (Err(error_object_of(&e)), &*strategy),
+                    Ok(Err(e)) => (Err(error_object_of(&e)), &*strategy),
                 };
             guard.op = None;
             let end = {

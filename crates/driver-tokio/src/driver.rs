@@ -17,6 +17,7 @@ use tracing::Instrument;
 use crate::client::CheckpointClient;
 use crate::context::{DurableContext, Shared};
 use crate::error::error_object_of;
+use crate::panic::CatchPanic;
 
 /// Settings of one invocation.
 #[derive(Debug, Clone, Default)]
@@ -155,7 +156,8 @@ where
     let ctx = DurableContext::root(shared.clone());
     Box::pin(async move {
         let event = event?;
-        match handler(event, ctx).await {
+        let result = CatchPanic(Box::pin(handler(event, ctx))).await?;
+        match result {
             Ok(output) => serde_json::to_string(&output).map_err(|e| {
                 ErrorObject::new(
                     "SerializationError",

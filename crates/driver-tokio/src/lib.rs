@@ -6,6 +6,7 @@ mod context;
 mod driver;
 mod error;
 mod logging;
+mod panic;
 mod runtime;
 mod serdes;
 
@@ -21,5 +22,6 @@ pub use durable_proto::{
 };
 pub use error::{error_object_of, DurableError};
 pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};
+pub use panic::{catch_panic, panic_error, PANIC_ERROR_TYPE};
 pub use runtime::{outcome_to_response, run, run_with_client};
 pub use serdes::{serdes_fn, FnSerdes, Json, Serdes};

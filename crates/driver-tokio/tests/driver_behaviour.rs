@@ -297,3 +297,57 @@ async fn a_failed_step_propagated_from_the_handler_fails_with_the_original_error
     assert_eq!(error.type_name(), "Error");
     assert_eq!(error.message(), "card declined");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_step_is_a_failed_attempt_and_a_panicking_handler_fails_the_execution() {
+    let h = Harness::new(Duration::ZERO);
+    let first = output(
+        h.invoke(Options::default(), |_, ctx| async move {
+            let v: u32 = ctx
+                .step("fragile", |s| async move {
+                    if s.attempt() == 1 {
+                        panic!("index out of bounds");
+                    }
+                    Ok::<_, std::io::Error>(s.attempt())
+                })
+                .retry(
+                    RetryPolicy::exponential(
+                        2,
+                        Duration::from_secs(1),
+                        Duration::from_secs(1),
+                        1.0,
+                    )
+                    .unwrap(),
+                )
+                .await?;
+            Ok(v)
+        })
+        .await,
+    );
+    assert_eq!(
+        first.status,
+        InvocationStatus::Pending,
+        "the panic was retried"
+    );
+    let record = lock_service(&h.service)
+        .execution(&h.arn)
+        .unwrap()
+        .operations()[1]
+        .clone();
+    let error = record.step_details.unwrap().error.unwrap();
+    assert_eq!(error.type_name(), durable_tokio::PANIC_ERROR_TYPE);
+    assert_eq!(error.message(), "index out of bounds");
+
+    let h = Harness::new(Duration::ZERO);
+    let out = output(
+        h.invoke(Options::default(), |_, _ctx| async move {
+            if true {
+                panic!("bug in the handler");
+            }
+            Ok(0)
+        })
+        .await,
+    );
+    assert_eq!(out.status, InvocationStatus::Failed);
+    assert_eq!(out.error.unwrap().message(), "bug in the handler");
+}

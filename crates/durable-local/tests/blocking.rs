@@ -260,9 +260,8 @@ async fn a_panicking_blocking_handler_fails_the_execution_with_the_panic() {
     let execution = runner.run("boom", ()).await.unwrap();
     assert_eq!(execution.status(), ExecutionStatus::Failed);
     let error = execution.error().unwrap();
-    // The blocking driver turns a handler panic into a FAILED output itself (an async
-    // handler's panic is an invocation error instead, retried by the service).
-    assert_eq!(error.type_name(), "HandlerPanicked");
+    // Both drivers turn a handler panic into a FAILED output, like any escaping error.
+    assert_eq!(error.type_name(), durable_tokio::PANIC_ERROR_TYPE);
     assert!(error.message().contains("kaboom"), "{error:?}");
     assert_eq!(execution.invocation_count(), 1);
 }
