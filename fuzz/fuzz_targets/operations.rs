@@ -1,0 +1,601 @@
+//! Operation-sequence fuzzer: a program of user actions (steps with any name, semantics and
+//! retry policy; outcomes of any size; abandoned steps; waits; handler results; suspension)
+//! is replayed against a model of the service, invocation after invocation, while the service
+//! acknowledges, fails, withholds tokens or sends bad page markers.
+//!
+//! Checks: no panic; every batch respects the protocol limits (`checks::check_batch`) and the
+//! service's status rules (`model`); tokens are never reused; at most one request is
+//! outstanding and none after the outcome; PENDING only while the model has something pending;
+//! operation ids follow the root counter; replayed attempts and results match the history.
+
+#![no_main]
+
+use arbitrary::Arbitrary;
+use durable_proto::{
+    ContextRef, Execution, ExecutionConfig, ExecutionError, InvocationOutcome, InvocationStatus,
+    OperationRef, OperationStatus, RetryStrategy, SeededRng, ServiceRequest, StepEnd, StepRequest,
+    StepSemantics, StepStart, WaitStart,
+};
+use durable_proto_fuzz::checks::check_batch;
+use durable_proto_fuzz::gen::{self, Body, Failure, Limits, Name, Payload, Policy, WaitDuration};
+use durable_proto_fuzz::model::{Answer, Model, EXEC_ID};
+use libfuzzer_sys::fuzz_target;
+
+const MAX_INVOCATIONS: usize = 8;
+const MAX_PROGRAM: usize = 64;
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    limits: Limits,
+    page_size: u8,
+    seed: u64,
+    program: Vec<UserOp>,
+    /// From the second invocation on, this op replaces `program[index % len]` (changed code).
+    drift: Option<(u8, UserOp)>,
+    between: Vec<Between>,
+    service: Vec<ServiceAct>,
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+enum UserOp {
+    Step {
+        name: Name,
+        at_most_once: bool,
+        policy: Policy,
+        /// The body's result per attempt (the last repeats; none: a small `Ok`).
+        bodies: Vec<Body>,
+        mode: Mode,
+    },
+    /// Report the outcome of a deferred step body.
+    Finish { which: u8 },
+    /// Drop a deferred step mid-body.
+    Abandon { which: u8 },
+    Wait {
+        name: Name,
+        duration: WaitDuration,
+        branch: bool,
+    },
+    /// Let the service answer the request in flight.
+    Pump,
+    /// The handler returns.
+    Return(Body),
+    /// The driver asks the engine to suspend, whether or not anything waits.
+    Suspend,
+}
+
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Run the body at once; a suspension stops the program.
+    Inline,
+    /// Leave the body running; `Finish` or `Abandon` ends it later.
+    Deferred,
+    /// Run the body at once; a suspension only blocks this branch (like a joined future).
+    Branch,
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+enum ServiceAct {
+    Ack,
+    AckPaged,
+    AckNoToken,
+    AppliedButLost,
+    Reject,
+    Fail(Failure),
+    BadMarker,
+}
+
+#[derive(Arbitrary, Debug, Clone, Copy)]
+struct Between {
+    fire_timers: bool,
+    apply_in_flight: bool,
+}
+
+struct Deferred {
+    op: OperationRef,
+    attempt: u32,
+    bodies: Vec<Body>,
+    strategy: Box<dyn RetryStrategy>,
+}
+
+struct Driver<'a> {
+    exec: Execution,
+    model: &'a mut Model,
+    config: ExecutionConfig,
+    service: &'a [ServiceAct],
+    cursor: &'a mut usize,
+    outstanding: Option<ServiceRequest>,
+    outcome: Option<InvocationOutcome>,
+    rng: SeededRng,
+    claimed: u32,
+    deferred: Vec<Deferred>,
+    branch_blocked: bool,
+    handler_payload_len: Option<usize>,
+}
+
+impl Driver<'_> {
+    /// Drains the engine's outputs after an input, checking the request/outcome rules.
+    fn sync(&mut self) {
+        if self.outcome.is_some() {
+            assert!(
+                self.exec.poll_request().is_none(),
+                "a request after the outcome"
+            );
+            assert!(self.exec.poll_output().is_none(), "a second outcome");
+            return;
+        }
+        if self.outstanding.is_none() {
+            if let Some(req) = self.exec.poll_request() {
+                if let ServiceRequest::Checkpoint { updates, .. } = &req {
+                    check_batch(updates, &self.config);
+                }
+                self.outstanding = Some(req);
+            }
+        }
+        if self.outstanding.is_some() {
+            assert!(
+                self.exec.poll_request().is_none(),
+                "two requests outstanding"
+            );
+        }
+        if let Some(outcome) = self.exec.poll_output() {
+            assert!(self.exec.poll_output().is_none(), "a second outcome");
+            assert!(
+                self.exec.poll_request().is_none(),
+                "a request after the outcome"
+            );
+            assert!(self.exec.is_closing(), "an outcome while not closing");
+            self.outcome = Some(outcome);
+        }
+    }
+
+    fn next_act(&mut self) -> ServiceAct {
+        let act = self
+            .service
+            .get(*self.cursor)
+            .cloned()
+            .unwrap_or(ServiceAct::Ack);
+        *self.cursor += 1;
+        act
+    }
+
+    /// The service answers the request in flight.
+    fn serve(&mut self) {
+        let Some(req) = self.outstanding.take() else {
+            return;
+        };
+        let act = self.next_act();
+        match req {
+            ServiceRequest::GetState {
+                checkpoint_token,
+                marker,
+            } => {
+                let page = match act {
+                    ServiceAct::Fail(f) => Err(f.build()),
+                    ServiceAct::BadMarker => {
+                        self.model
+                            .get_state(&checkpoint_token, &marker)
+                            .map(|mut p| {
+                                p.next_marker = Some("bogus".into());
+                                p
+                            })
+                    }
+                    _ => self.model.get_state(&checkpoint_token, &marker),
+                };
+                match page {
+                    Ok(p) => self.exec.handle_state_page(p).expect("a requested page"),
+                    Err(f) => self.exec.handle_request_failure(f),
+                }
+            }
+            ServiceRequest::Checkpoint {
+                checkpoint_token,
+                updates,
+            } => {
+                let answer = match act {
+                    ServiceAct::AckPaged => Answer::AckPaged,
+                    ServiceAct::AckNoToken => Answer::AckNoToken,
+                    ServiceAct::AppliedButLost => Answer::AppliedButLost,
+                    ServiceAct::Reject => Answer::Reject,
+                    _ => Answer::Ack,
+                };
+                let token = &checkpoint_token;
+                let response = match act {
+                    ServiceAct::Fail(f) => {
+                        check_batch(&updates, &self.config);
+                        Err(f.build())
+                    }
+                    ServiceAct::BadMarker => self
+                        .model
+                        .checkpoint(token, &updates, &self.config, answer)
+                        .map(|mut r| {
+                            r.new_execution_state.next_marker = Some("bogus".into());
+                            r
+                        }),
+                    _ => self.model.checkpoint(token, &updates, &self.config, answer),
+                };
+                match response {
+                    Ok(r) => self
+                        .exec
+                        .handle_checkpoint_response(r)
+                        .expect("a requested response"),
+                    Err(f) => self.exec.handle_request_failure(f),
+                }
+            }
+            other => panic!("unknown request {other:?}"),
+        }
+        self.sync();
+    }
+
+    /// Serves requests until `done` holds or the invocation has an outcome.
+    fn pump_until(&mut self, what: &str, done: impl Fn(&Execution) -> bool) {
+        while self.outcome.is_none() && !done(&self.exec) {
+            if self.outstanding.is_some() {
+                self.serve();
+            } else {
+                self.sync();
+                assert!(
+                    self.outstanding.is_some() || self.outcome.is_some(),
+                    "stalled waiting for {what}: no request, no outcome"
+                );
+            }
+        }
+    }
+
+    fn closed(&self) -> bool {
+        self.outcome.is_some() || self.exec.is_closing()
+    }
+
+    fn expect_closed(&self, e: &ExecutionError) {
+        assert!(
+            matches!(e, ExecutionError::Closed) && self.closed(),
+            "unexpected error {e:?}"
+        );
+    }
+
+    fn claim(&mut self) -> String {
+        self.claimed += 1;
+        self.claimed.to_string()
+    }
+
+    /// Reports a step body's outcome; returns whether the program must stop.
+    fn report(&mut self, d: Deferred, mode: Mode) -> bool {
+        let body = d
+            .bodies
+            .get(d.attempt.saturating_sub(1) as usize)
+            .or(d.bodies.last())
+            .cloned()
+            .unwrap_or(Body::Ok(Payload {
+                size: 4,
+                fill: gen::Fill::Json,
+            }));
+        let outcome = body.build(self.config.max_operation_payload_bytes);
+        let end = self
+            .exec
+            .handle_step_outcome(d.op, outcome, &*d.strategy, &mut self.rng);
+        self.sync();
+        match end {
+            Ok(StepEnd::Suspend) => self.block(mode),
+            Ok(_) => false,
+            Err(e) => {
+                self.expect_closed(&e);
+                true
+            }
+        }
+    }
+
+    /// A branch cannot proceed; returns whether the whole program stops.
+    fn block(&mut self, mode: Mode) -> bool {
+        self.branch_blocked = true;
+        mode != Mode::Branch
+    }
+
+    fn step(
+        &mut self,
+        name: &Name,
+        at_most_once: bool,
+        policy: &Policy,
+        bodies: &[Body],
+        mode: Mode,
+    ) -> bool {
+        let name = name.get();
+        let strategy = policy.build();
+        let semantics = if at_most_once {
+            StepSemantics::AtMostOncePerRetry
+        } else {
+            StepSemantics::AtLeastOncePerRetry
+        };
+        let request = StepRequest {
+            name: name.as_deref(),
+            semantics,
+            strategy: &*strategy,
+        };
+        let started = self.exec.step(ContextRef::ROOT, request, &mut self.rng);
+        self.sync();
+        match started {
+            Ok(StepStart::Run {
+                op,
+                attempt,
+                wait_for,
+            }) => {
+                let id = self.claim();
+                assert_eq!(
+                    self.exec.step_id(op),
+                    Some(id.as_str()),
+                    "unexpected step id"
+                );
+                let finished = self
+                    .model
+                    .ops
+                    .get(&id)
+                    .and_then(|o| o.step_details.as_ref())
+                    .map_or(0, |d| d.attempt);
+                assert_eq!(attempt, finished + 1, "attempt number of step {id}");
+                if let Some(ticket) = wait_for {
+                    self.pump_until("a flush ticket", |e| e.is_acknowledged(ticket));
+                    if self.outcome.is_some() {
+                        return true;
+                    }
+                }
+                let d = Deferred {
+                    op,
+                    attempt,
+                    bodies: bodies.to_vec(),
+                    strategy,
+                };
+                if mode == Mode::Deferred {
+                    self.deferred.push(d);
+                    false
+                } else {
+                    self.report(d, mode)
+                }
+            }
+            Ok(StepStart::Done(result)) => {
+                let id = self.claim();
+                if let Ok(value) = result {
+                    let op = self.model.ops.get(&id).expect("a replayed step exists");
+                    assert_eq!(
+                        op.status,
+                        OperationStatus::Succeeded,
+                        "replayed result of step {id}"
+                    );
+                    assert_eq!(
+                        op.step_details.as_ref().and_then(|d| d.result.clone()),
+                        value
+                    );
+                }
+                false
+            }
+            Ok(StepStart::Suspend) => {
+                self.claim();
+                self.block(mode)
+            }
+            Ok(other) => panic!("unknown step start {other:?}"),
+            Err(e) => self.operation_error(e, name.as_deref()),
+        }
+    }
+
+    fn operation_error(&mut self, e: ExecutionError, name: Option<&str>) -> bool {
+        match &e {
+            ExecutionError::InvalidName { .. } => {
+                let n = name.unwrap_or("");
+                assert!(
+                    n.len() > 256 || !n.bytes().all(|b| (0x20..=0x7e).contains(&b)),
+                    "valid name {n:?} refused"
+                );
+                false
+            }
+            ExecutionError::NonDeterminism { id, .. }
+            | ExecutionError::UnsupportedStatus { id, .. } => {
+                assert_eq!(*id, self.claim(), "mismatch reported for another id");
+                true
+            }
+            _ => {
+                self.expect_closed(&e);
+                true
+            }
+        }
+    }
+
+    fn wait(&mut self, name: &Name, duration: &WaitDuration, branch: bool) -> bool {
+        let name = name.get();
+        let d = duration.get();
+        if gen::known_bugs::wait_rounding_overflows(d) {
+            return false;
+        }
+        let r = self.exec.wait(ContextRef::ROOT, name.as_deref(), d);
+        self.sync();
+        let mode = if branch { Mode::Branch } else { Mode::Inline };
+        match r {
+            Ok(WaitStart::Elapsed) => {
+                let id = self.claim();
+                let op = self.model.ops.get(&id).expect("an elapsed wait exists");
+                assert!(
+                    op.status.is_terminal(),
+                    "wait {id} elapsed in status {}",
+                    op.status
+                );
+                false
+            }
+            Ok(WaitStart::Suspend) => {
+                self.claim();
+                self.block(mode)
+            }
+            Ok(other) => panic!("unknown wait start {other:?}"),
+            Err(ExecutionError::InvalidWaitDuration { .. }) => {
+                let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+                assert!(
+                    d.as_secs() < 1 || secs > 31_622_400,
+                    "valid duration {d:?} refused"
+                );
+                false
+            }
+            Err(e) => self.operation_error(e, name.as_deref()),
+        }
+    }
+
+    fn abandon_all(&mut self) {
+        for d in std::mem::take(&mut self.deferred) {
+            self.exec.abandon_step(d.op);
+            self.sync();
+        }
+    }
+
+    /// User code cannot go on: finish the bodies still running, then suspend if nothing can run.
+    fn stop_blocked(&mut self) {
+        for d in std::mem::take(&mut self.deferred) {
+            self.report(d, Mode::Branch);
+        }
+        if self.exec.should_suspend() {
+            self.exec.suspend();
+            self.sync();
+        }
+    }
+
+    /// Runs the program; returns when user code is done.
+    fn run(&mut self, program: &[UserOp]) {
+        for op in program {
+            if self.closed() {
+                return;
+            }
+            let stop = match op {
+                UserOp::Step {
+                    name,
+                    at_most_once,
+                    policy,
+                    bodies,
+                    mode,
+                } => self.step(name, *at_most_once, policy, bodies, *mode),
+                UserOp::Finish { which } => {
+                    if !self.deferred.is_empty() {
+                        let d = self.deferred.remove(*which as usize % self.deferred.len());
+                        self.report(d, Mode::Branch);
+                    }
+                    false
+                }
+                UserOp::Abandon { which } => {
+                    if !self.deferred.is_empty() {
+                        let d = self.deferred.remove(*which as usize % self.deferred.len());
+                        self.exec.abandon_step(d.op);
+                        self.sync();
+                    }
+                    false
+                }
+                UserOp::Wait {
+                    name,
+                    duration,
+                    branch,
+                } => self.wait(name, duration, *branch),
+                UserOp::Pump => {
+                    self.serve();
+                    self.sync();
+                    false
+                }
+                UserOp::Return(body) => {
+                    self.abandon_all();
+                    let limit = self.config.max_inline_result_bytes;
+                    let result = body.build(limit);
+                    self.handler_payload_len = result.as_ref().ok().map(String::len);
+                    self.exec.handle_handler_result(result);
+                    self.sync();
+                    return;
+                }
+                UserOp::Suspend => {
+                    self.abandon_all();
+                    self.exec.suspend();
+                    self.sync();
+                    return;
+                }
+            };
+            if stop {
+                self.stop_blocked();
+                return;
+            }
+        }
+        if self.closed() {
+            return;
+        }
+        if self.branch_blocked {
+            self.stop_blocked();
+        } else {
+            self.abandon_all();
+            self.handler_payload_len = Some(4);
+            self.exec.handle_handler_result(Ok("null".into()));
+            self.sync();
+        }
+    }
+}
+
+fuzz_target!(|input: Input| {
+    gen::debug(&input);
+    let config = input.limits.build();
+    let mut model = Model::new("{\"n\":1}", usize::from(input.page_size % 5));
+    let mut cursor = 0usize;
+    let mut program: Vec<UserOp> = input.program.iter().take(MAX_PROGRAM).cloned().collect();
+    for invocation in 0..MAX_INVOCATIONS {
+        if model.finished() {
+            break;
+        }
+        if invocation == 1 && !program.is_empty() {
+            if let Some((index, op)) = &input.drift {
+                let i = *index as usize % program.len();
+                program[i] = op.clone();
+            }
+        }
+        let mut d = Driver {
+            exec: Execution::new(model.envelope(), config.clone()),
+            model: &mut model,
+            config: config.clone(),
+            service: &input.service,
+            cursor: &mut cursor,
+            outstanding: None,
+            outcome: None,
+            rng: SeededRng::new(input.seed ^ invocation as u64),
+            claimed: 0,
+            deferred: Vec::new(),
+            branch_blocked: false,
+            handler_payload_len: None,
+        };
+        d.sync();
+        d.pump_until("the state to load", Execution::is_ready);
+        if d.outcome.is_none() {
+            assert_eq!(d.exec.input_payload(), Some("{\"n\":1}"));
+            d.run(&program);
+        }
+        d.pump_until("the outcome", |_| false);
+        let between = input.between.get(invocation).copied().unwrap_or(Between {
+            fire_timers: true,
+            apply_in_flight: false,
+        });
+        if between.apply_in_flight {
+            if let Some(ServiceRequest::Checkpoint {
+                checkpoint_token,
+                updates,
+            }) = d.outstanding.take()
+            {
+                let _ = d
+                    .model
+                    .checkpoint(&checkpoint_token, &updates, &d.config, Answer::Ack);
+            }
+        }
+        let outcome = d.outcome.take().expect("an outcome");
+        let handler_len = d.handler_payload_len;
+        if let InvocationOutcome::Output(output) = &outcome {
+            if output.status == InvocationStatus::Pending {
+                assert!(model.pending(), "PENDING returned while nothing is pending");
+            }
+            if output.status == InvocationStatus::Succeeded
+                && output.result.as_deref() == Some("")
+                && handler_len.is_some_and(|n| n > 0)
+            {
+                assert_eq!(
+                    model.ops[EXEC_ID].status,
+                    OperationStatus::Succeeded,
+                    "empty inline result without a checkpointed EXECUTION result"
+                );
+            }
+            model.finish(output);
+        }
+        if between.fire_timers {
+            model.fire_timers();
+        }
+    }
+});

@@ -1,0 +1,462 @@
+//! A valid envelope with an arbitrary history, then arbitrary checkpoint responses, state pages
+//! and API failures fed to the engine where it asks for them (and some where it does not),
+//! interleaved with user operations.
+//!
+//! Checks: no panic; at most one request outstanding; requests use the latest token and a
+//! checkpoint token only once; no request and no second outcome after the outcome, even when
+//! the reply to the request in flight arrives late; unrequested replies are refused; batches
+//! respect the protocol limits; replayed attempts and results match the engine's history.
+
+#![no_main]
+
+use arbitrary::Arbitrary;
+use durable_proto::{
+    CheckpointResponse, ContextRef, ErrorObject, Execution, ExecutionConfig, ExecutionDetails,
+    ExecutionError, ExecutionState, InvocationInput, InvocationOutcome, Operation, OperationRef,
+    OperationStatus, OperationType, RetryStrategy, SeededRng, ServiceRequest, StepEnd, StepRequest,
+    StepSemantics, StepStart,
+};
+use durable_proto_fuzz::checks::check_batch;
+use durable_proto_fuzz::gen::{self, known_bugs, Body, Failure, Name, Policy, WaitDuration};
+use durable_proto_fuzz::records::{ArbOp, Arn, ExecOp, Marker, OpId, Status, SubType, Token, Type};
+use libfuzzer_sys::fuzz_target;
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    arn: Arn,
+    execution: ExecOp,
+    operations: Vec<ArbOp>,
+    next_marker: Option<Marker>,
+    seed: u64,
+    actions: Vec<Action>,
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+enum Reply {
+    Checkpoint {
+        token: Token,
+        operations: Vec<ArbOp>,
+        next_marker: Option<Marker>,
+    },
+    Page {
+        operations: Vec<ArbOp>,
+        next_marker: Option<Marker>,
+    },
+    Failure(Failure),
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+enum Action {
+    Step {
+        name: Name,
+        at_most_once: bool,
+        policy: Policy,
+    },
+    Outcome {
+        which: u8,
+        body: Body,
+    },
+    Abandon {
+        which: u8,
+    },
+    Wait {
+        name: Name,
+        duration: WaitDuration,
+    },
+    Handler(Body),
+    Suspend,
+    /// Answer the request in flight (or, with none, check that the reply is refused).
+    Reply(Reply),
+}
+
+struct Running {
+    op: OperationRef,
+    strategy: Box<dyn RetryStrategy>,
+}
+
+struct Driver {
+    exec: Execution,
+    config: ExecutionConfig,
+    exec_id: String,
+    token: Option<String>,
+    used_tokens: Vec<String>,
+    issued: u64,
+    outstanding: Option<ServiceRequest>,
+    done: bool,
+    rng: SeededRng,
+    claimed: u32,
+    running: Vec<Running>,
+}
+
+impl Driver {
+    fn sync(&mut self) {
+        if self.done {
+            assert!(
+                self.exec.poll_request().is_none(),
+                "a request after the outcome"
+            );
+            assert!(self.exec.poll_output().is_none(), "a second outcome");
+            return;
+        }
+        if self.outstanding.is_none() {
+            if let Some(req) = self.exec.poll_request() {
+                self.check_request(&req);
+                self.outstanding = Some(req);
+            }
+        }
+        if self.outstanding.is_some() {
+            assert!(
+                self.exec.poll_request().is_none(),
+                "two requests outstanding"
+            );
+        }
+        if let Some(outcome) = self.exec.poll_output() {
+            if let InvocationOutcome::Output(o) = &outcome {
+                assert!(
+                    o.error.is_none() || o.result.is_none(),
+                    "an output with result and error"
+                );
+            }
+            self.done = true;
+            assert!(self.exec.poll_output().is_none(), "a second outcome");
+            assert!(
+                self.exec.poll_request().is_none(),
+                "a request after the outcome"
+            );
+        }
+    }
+
+    fn check_request(&mut self, req: &ServiceRequest) {
+        match req {
+            ServiceRequest::GetState {
+                checkpoint_token, ..
+            } => {
+                assert_eq!(
+                    Some(checkpoint_token),
+                    self.token.as_ref(),
+                    "state read with a stale token"
+                );
+            }
+            ServiceRequest::Checkpoint {
+                checkpoint_token,
+                updates,
+            } => {
+                assert_eq!(
+                    Some(checkpoint_token),
+                    self.token.as_ref(),
+                    "checkpoint with a stale token"
+                );
+                assert!(
+                    !self.used_tokens.contains(checkpoint_token),
+                    "a token used twice"
+                );
+                self.used_tokens.push(checkpoint_token.clone());
+                self.token = None;
+                check_batch(updates, &self.config);
+                for u in updates
+                    .iter()
+                    .filter(|u| u.operation_type == OperationType::Execution)
+                {
+                    assert_eq!(u.id, self.exec_id, "EXECUTION update for another id");
+                }
+            }
+            other => panic!("unknown request {other:?}"),
+        }
+    }
+
+    fn reply(&mut self, reply: &Reply) {
+        let exec_id = self.exec_id.clone();
+        let ops = |v: &Vec<ArbOp>| v.iter().map(|o| o.build(&exec_id)).collect::<Vec<_>>();
+        let in_flight = self
+            .outstanding
+            .as_ref()
+            .map(|r| matches!(r, ServiceRequest::Checkpoint { .. }));
+        match reply {
+            Reply::Checkpoint {
+                token,
+                operations,
+                next_marker,
+            } => {
+                self.issued += 1;
+                let token = match token {
+                    Token::Fresh => Some(format!("fresh{}", self.issued)),
+                    Token::Missing => None,
+                    Token::Empty => Some(String::new()),
+                    Token::Text(t) => Some(t.clone()),
+                };
+                let new_token = token.clone().filter(|t| !t.is_empty());
+                let response = CheckpointResponse {
+                    checkpoint_token: token,
+                    new_execution_state: ExecutionState {
+                        operations: ops(operations),
+                        next_marker: Marker::get(next_marker),
+                    },
+                };
+                let r = self.exec.handle_checkpoint_response(response);
+                if in_flight == Some(true) {
+                    r.expect("the requested checkpoint response");
+                    self.outstanding = None;
+                    self.token = new_token;
+                } else {
+                    assert!(
+                        matches!(r, Err(ExecutionError::Misuse { .. })),
+                        "unrequested response: {r:?}"
+                    );
+                }
+            }
+            Reply::Page {
+                operations,
+                next_marker,
+            } => {
+                let page = ExecutionState {
+                    operations: ops(operations),
+                    next_marker: Marker::get(next_marker),
+                };
+                let r = self.exec.handle_state_page(page);
+                if in_flight == Some(false) {
+                    r.expect("the requested page");
+                    self.outstanding = None;
+                } else {
+                    assert!(
+                        matches!(r, Err(ExecutionError::Misuse { .. })),
+                        "unrequested page: {r:?}"
+                    );
+                }
+            }
+            Reply::Failure(f) => {
+                if self.outstanding.is_some() && !known_bugs::late_failure_reopens(self.done) {
+                    self.outstanding = None;
+                    self.exec.handle_request_failure(f.build());
+                }
+            }
+        }
+        self.sync();
+    }
+
+    fn expect_closed(&self, e: &ExecutionError) {
+        let closed = matches!(e, ExecutionError::Closed) && (self.done || self.exec.is_closing());
+        let loading = matches!(e, ExecutionError::Misuse { .. })
+            && !self.exec.is_ready()
+            && !self.exec.is_closing();
+        assert!(closed || loading, "unexpected error {e:?}");
+    }
+
+    fn step(&mut self, name: &Name, at_most_once: bool, policy: &Policy) {
+        let name = name.get();
+        let strategy = policy.build();
+        let semantics = if at_most_once {
+            StepSemantics::AtMostOncePerRetry
+        } else {
+            StepSemantics::AtLeastOncePerRetry
+        };
+        let next_id = (self.claimed + 1).to_string();
+        if known_bugs::step_attempt_overflows(&self.exec, &next_id) {
+            return;
+        }
+        let request = StepRequest {
+            name: name.as_deref(),
+            semantics,
+            strategy: &*strategy,
+        };
+        let r = self.exec.step(ContextRef::ROOT, request, &mut self.rng);
+        self.sync();
+        let record_attempt = |e: &Execution| {
+            e.operation(&next_id)
+                .and_then(|o| o.step_details.as_ref())
+                .map_or(0, |d| d.attempt)
+        };
+        match r {
+            Ok(StepStart::Run { op, attempt, .. }) => {
+                self.claimed += 1;
+                assert_eq!(self.exec.step_id(op), Some(next_id.as_str()));
+                assert_eq!(
+                    attempt,
+                    record_attempt(&self.exec) + 1,
+                    "attempt of step {next_id}"
+                );
+                self.running.push(Running { op, strategy });
+            }
+            Ok(StepStart::Done(result)) => {
+                self.claimed += 1;
+                if let Ok(value) = result {
+                    let rec = self
+                        .exec
+                        .operation(&next_id)
+                        .expect("a finished step has a record");
+                    assert_eq!(rec.status, OperationStatus::Succeeded);
+                    assert_eq!(
+                        rec.step_details.as_ref().and_then(|d| d.result.clone()),
+                        value
+                    );
+                }
+            }
+            Ok(_) => self.claimed += 1,
+            Err(ExecutionError::InvalidName { .. }) => {}
+            Err(
+                ExecutionError::NonDeterminism { id, .. }
+                | ExecutionError::UnsupportedStatus { id, .. },
+            ) => {
+                self.claimed += 1;
+                assert_eq!(id, next_id);
+            }
+            Err(e) => self.expect_closed(&e),
+        }
+    }
+
+    fn act(&mut self, action: &Action) {
+        match action {
+            Action::Step {
+                name,
+                at_most_once,
+                policy,
+            } => self.step(name, *at_most_once, policy),
+            Action::Outcome { which, body } => {
+                if !self.running.is_empty() {
+                    let r = self.running.remove(*which as usize % self.running.len());
+                    let outcome = body.build(self.config.max_operation_payload_bytes);
+                    let end =
+                        self.exec
+                            .handle_step_outcome(r.op, outcome, &*r.strategy, &mut self.rng);
+                    self.sync();
+                    match end {
+                        Ok(StepEnd::Done(_) | StepEnd::Suspend) => {}
+                        Ok(other) => panic!("unknown step end {other:?}"),
+                        Err(e) => self.expect_closed(&e),
+                    }
+                }
+            }
+            Action::Abandon { which } => {
+                if !self.running.is_empty() {
+                    let r = self.running.remove(*which as usize % self.running.len());
+                    self.exec.abandon_step(r.op);
+                    self.sync();
+                }
+            }
+            Action::Wait { name, duration } => {
+                let d = duration.get();
+                if known_bugs::wait_rounding_overflows(d) {
+                    return;
+                }
+                let name = name.get();
+                let r = self.exec.wait(ContextRef::ROOT, name.as_deref(), d);
+                self.sync();
+                match r {
+                    Ok(_) => self.claimed += 1,
+                    Err(
+                        ExecutionError::InvalidName { .. }
+                        | ExecutionError::InvalidWaitDuration { .. },
+                    ) => {}
+                    Err(
+                        ExecutionError::NonDeterminism { .. }
+                        | ExecutionError::UnsupportedStatus { .. },
+                    ) => self.claimed += 1,
+                    Err(e) => self.expect_closed(&e),
+                }
+            }
+            Action::Handler(body) => {
+                let limit = self.config.max_inline_result_bytes;
+                self.exec.handle_handler_result(body.build(limit));
+                self.sync();
+            }
+            Action::Suspend => {
+                self.exec.suspend();
+                self.sync();
+            }
+            Action::Reply(reply) => self.reply(reply),
+        }
+    }
+}
+
+fuzz_target!(|input: Input| {
+    gen::debug(&input);
+    let (arn, exec_id) = input.arn.get();
+    let mut operations: Vec<Operation> = Vec::new();
+    let exec_record = |id: &str, status: &Status, payload: Option<String>| Operation {
+        execution_details: Some(ExecutionDetails {
+            input_payload: payload,
+        }),
+        ..ArbOp {
+            id: OpId::Text(id.to_owned()),
+            op_type: Type::Execution,
+            status: status.clone(),
+            name: Name::None,
+            sub_type: SubType::None,
+            parent: None,
+            attempt: None,
+            result: None,
+            error: None,
+            timestamp: Some(1_795_872_239_083),
+        }
+        .build(id)
+    };
+    match &input.execution {
+        ExecOp::Matching { status, input } => {
+            operations.push(exec_record(&exec_id, status, input.clone()))
+        }
+        ExecOp::OtherId { status } => operations.push(exec_record("other-exec", status, None)),
+        ExecOp::Missing => {}
+    }
+    operations.extend(input.operations.iter().take(32).map(|o| o.build(&exec_id)));
+    let envelope = InvocationInput {
+        durable_execution_arn: arn,
+        checkpoint_token: "t0".into(),
+        initial_execution_state: ExecutionState {
+            operations,
+            next_marker: Marker::get(&input.next_marker),
+        },
+        updated_operation_ids: Vec::new(),
+    };
+    let config = ExecutionConfig::default();
+    let mut d = Driver {
+        exec: Execution::new(envelope, config.clone()),
+        config,
+        exec_id: exec_id.clone(),
+        token: Some("t0".into()),
+        used_tokens: Vec::new(),
+        issued: 0,
+        outstanding: None,
+        done: false,
+        rng: SeededRng::new(input.seed),
+        claimed: 0,
+        running: Vec::new(),
+    };
+    d.sync();
+    for action in input.actions.iter().take(128) {
+        d.act(action);
+    }
+    // Drive to the end with a well-behaved service: the outcome must come.
+    let ack = Reply::Checkpoint {
+        token: Token::Fresh,
+        operations: Vec::new(),
+        next_marker: None,
+    };
+    let last_page = Reply::Page {
+        operations: Vec::new(),
+        next_marker: None,
+    };
+    for _ in 0..10_000 {
+        if d.done {
+            break;
+        }
+        match &d.outstanding {
+            Some(ServiceRequest::Checkpoint { .. }) => d.reply(&ack),
+            Some(_) => d.reply(&last_page),
+            None if d.exec.is_ready() => {
+                for r in std::mem::take(&mut d.running) {
+                    d.exec.abandon_step(r.op);
+                }
+                d.exec
+                    .handle_handler_result(Err(ErrorObject::new("End", "fuzz input exhausted")));
+                d.sync();
+            }
+            None => {
+                d.sync();
+                assert!(
+                    d.done || d.outstanding.is_some(),
+                    "stalled: no request, no outcome"
+                );
+            }
+        }
+    }
+    assert!(d.done, "no outcome after the service answered everything");
+});
