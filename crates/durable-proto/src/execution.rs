@@ -347,6 +347,14 @@ impl Execution {
     /// the execution. User code never sees either.
     pub fn handle_request_failure(&mut self, failure: ApiFailure) {
         self.in_flight = None;
+        // An outcome already handed out, or a failure already decided, stands: an invocation
+        // ends exactly once.
+        if matches!(
+            self.phase,
+            Phase::Done | Phase::Finishing { flush: false, .. }
+        ) {
+            return;
+        }
         let what = failure
             .error_code
             .clone()

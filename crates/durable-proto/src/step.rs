@@ -171,7 +171,8 @@ impl Execution {
             None => return Ok(self.start_attempt(live, request.semantics, true)),
             Some(r) => r,
         };
-        live.attempt = finished_attempts + 1;
+        // A corrupt or hostile record must not overflow the counter.
+        live.attempt = finished_attempts.saturating_add(1);
         match status {
             OperationStatus::Succeeded => Ok(StepStart::Done(Ok(result))),
             OperationStatus::Failed

@@ -38,7 +38,9 @@ impl Execution {
     ) -> Result<WaitStart, ExecutionError> {
         self.ensure_running()?;
         let name = validate_name(name)?;
-        let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+        let seconds = duration
+            .as_secs()
+            .saturating_add(u64::from(duration.subsec_nanos() > 0));
         if duration < Duration::from_secs(1) || seconds > MAX_WAIT_SECONDS {
             return Err(ExecutionError::InvalidWaitDuration {
                 millis: duration.as_millis(),

@@ -565,3 +565,35 @@ fn the_same_seed_gives_byte_identical_checkpoints() {
     };
     assert_eq!(run(), run());
 }
+
+/// Found by fuzzing (F3): a recorded attempt count of u32::MAX must not overflow.
+#[test]
+fn a_huge_recorded_attempt_count_does_not_overflow() {
+    let mut svc = crashed_mid_body(StepSemantics::AtLeastOncePerRetry);
+    svc.ops
+        .get_mut("1")
+        .unwrap()
+        .step_details
+        .as_mut()
+        .unwrap()
+        .attempt = u32::MAX;
+    let mut exec = Execution::new(svc.envelope(), ExecutionConfig::default());
+    let request = StepRequest {
+        name: Some("pay"),
+        semantics: StepSemantics::AtLeastOncePerRetry,
+        strategy: &RetryPolicy::none(),
+    };
+    let start = exec
+        .step(ContextRef::ROOT, request, &mut SeededRng::new(1))
+        .unwrap();
+    assert!(
+        matches!(
+            start,
+            StepStart::Run {
+                attempt: u32::MAX,
+                ..
+            }
+        ),
+        "{start:?}"
+    );
+}

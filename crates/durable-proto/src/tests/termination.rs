@@ -192,3 +192,30 @@ fn unrequested_responses_are_misuse_not_panics() {
         .unwrap_err();
     assert_eq!(err.code(), "DP-X006");
 }
+
+/// Found by fuzzing (F2): a permanent failure arriving after the outcome was handed out must
+/// not produce a second outcome.
+#[test]
+fn a_late_failure_after_the_outcome_changes_nothing() {
+    let mut exec = started_with_one_pending_update();
+    exec.poll_request().unwrap();
+    exec.handle_handler_result(Ok("1".into()));
+    let mut outcomes = 0;
+    exec.handle_checkpoint_response(CheckpointResponse {
+        checkpoint_token: Some("t2".into()),
+        new_execution_state: ExecutionState::default(),
+    })
+    .unwrap();
+    while exec.poll_request().is_some() {
+        exec.handle_request_failure(ApiFailure::new(Some(413), None, "late"));
+    }
+    while exec.poll_output().is_some() {
+        outcomes += 1;
+    }
+    exec.handle_request_failure(ApiFailure::new(Some(413), None, "too late"));
+    assert!(
+        exec.poll_output().is_none(),
+        "an invocation ends exactly once"
+    );
+    assert_eq!(outcomes, 1);
+}

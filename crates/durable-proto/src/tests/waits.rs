@@ -77,3 +77,15 @@ fn names_are_validated() {
     };
     assert_eq!(updates[0].name, None, "an empty name is no name");
 }
+
+/// Found by fuzzing (F1): rounding the largest durations up must not overflow into a zero.
+#[test]
+fn the_largest_durations_are_rejected_not_wrapped() {
+    let mut svc = FakeService::new("{}");
+    let mut exec = Execution::new(svc.envelope(), ExecutionConfig::default());
+    let err = exec
+        .wait(ContextRef::ROOT, None, Duration::new(u64::MAX, 128))
+        .unwrap_err();
+    assert_eq!(err.code(), "DP-X004");
+    assert!(exec.poll_request().is_none());
+}
