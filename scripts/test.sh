@@ -12,6 +12,8 @@
 #   5. e2e     cargo test --workspace --tests -- --ignored --test-threads=1
 #   6. conformance  scripts/conformance.sh: the public conformance suites (step, wait) against
 #                   both drivers' bootstrap binaries; about a minute (the drivers run in parallel)
+#   7. fuzz    scripts/fuzz.sh $FUZZ_SECONDS (default 15): every cargo-fuzz target briefly, on
+#              the committed corpus (which holds the reproducers of past findings)
 #
 # Convention: in this workspace `#[ignore]` marks end-to-end tests that need the emulator
 # (e.g. `#[ignore = "e2e: needs the emulator venv (scripts/test.sh runs it)"]`); stage 5 runs
@@ -22,6 +24,7 @@
 #   FAIL_FAST=1        stop at the first failing stage
 #   SKIP_E2E=1         skip stages 1, 5 and 6 (no Python needed)
 #   SKIP_CONFORMANCE=1 skip stage 6
+#   SKIP_FUZZ=1        skip stage 7; FUZZ_SECONDS per fuzz target (default 15)
 #   CARGO_BUILD_JOBS   default 2 (sized for the 2-core CI machine); RUST_TEST_THREADS default 2
 #   TEST_LOG_DIR       where each stage's output is kept (default target/test-logs)
 #   CONF_VENV          emulator venv (default ${XDG_CACHE_HOME:-$HOME/.cache}/durable-lambda-rs/conformance-venv)
@@ -37,9 +40,10 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 FAIL_FAST=${FAIL_FAST:-0}
 SKIP_E2E=${SKIP_E2E:-0}
 SKIP_CONFORMANCE=${SKIP_CONFORMANCE:-0}
+SKIP_FUZZ=${SKIP_FUZZ:-0}
 
 NAMES=() STATUSES=() TIMES=()
-TOTAL=6
+TOTAL=7
 N=0
 FAILED=0
 
@@ -102,7 +106,7 @@ summary() {
 }
 
 # Only the stages' own logs are summed: start from clean ones.
-rm -f "$LOG_DIR"/{setup,fmt,clippy,test,e2e,conformance}.log
+rm -f "$LOG_DIR"/{setup,fmt,clippy,test,e2e,conformance,fuzz}.log
 
 if [[ $SKIP_E2E == 1 ]]; then
   skip setup "SKIP_E2E=1"
@@ -126,6 +130,11 @@ elif [[ ${STATUSES[0]} != ok ]]; then
   skip conformance "emulator setup failed"
 else
   stage conformance scripts/conformance.sh
+fi
+if [[ $SKIP_FUZZ == 1 ]]; then
+  skip fuzz "SKIP_FUZZ=1"
+else
+  stage fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
 fi
 
 summary

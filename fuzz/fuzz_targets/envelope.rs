@@ -15,7 +15,6 @@ use durable_proto::{
     RetryPolicy, SeededRng, ServiceRequest, StepRequest, StepSemantics, StepStart,
 };
 use durable_proto_fuzz::checks::check_batch;
-use durable_proto_fuzz::gen::known_bugs;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -88,9 +87,6 @@ fn probe(execution: &mut Execution) {
                 semantics,
                 strategy: &policy,
             };
-            if known_bugs::step_attempt_overflows(execution, &(i + 1).to_string()) {
-                break;
-            }
             if let Ok(StepStart::Run { op, .. }) =
                 execution.step(ContextRef::ROOT, request, &mut rng)
             {

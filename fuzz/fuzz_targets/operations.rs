@@ -398,9 +398,6 @@ impl Driver<'_> {
     fn wait(&mut self, name: &Name, duration: &WaitDuration, branch: bool) -> bool {
         let name = name.get();
         let d = duration.get();
-        if gen::known_bugs::wait_rounding_overflows(d) {
-            return false;
-        }
         let r = self.exec.wait(ContextRef::ROOT, name.as_deref(), d);
         self.sync();
         let mode = if branch { Mode::Branch } else { Mode::Inline };
@@ -421,7 +418,7 @@ impl Driver<'_> {
             }
             Ok(other) => panic!("unknown wait start {other:?}"),
             Err(ExecutionError::InvalidWaitDuration { .. }) => {
-                let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+                let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
                 assert!(
                     d.as_secs() < 1 || secs > 31_622_400,
                     "valid duration {d:?} refused"

@@ -17,7 +17,7 @@ use durable_proto::{
     StepSemantics, StepStart,
 };
 use durable_proto_fuzz::checks::check_batch;
-use durable_proto_fuzz::gen::{self, known_bugs, Body, Failure, Name, Policy, WaitDuration};
+use durable_proto_fuzz::gen::{self, Body, Failure, Name, Policy, WaitDuration};
 use durable_proto_fuzz::records::{ArbOp, Arn, ExecOp, Marker, OpId, Status, SubType, Token, Type};
 use libfuzzer_sys::fuzz_target;
 
@@ -224,7 +224,7 @@ impl Driver {
                 }
             }
             Reply::Failure(f) => {
-                if self.outstanding.is_some() && !known_bugs::late_failure_reopens(self.done) {
+                if self.outstanding.is_some() {
                     self.outstanding = None;
                     self.exec.handle_request_failure(f.build());
                 }
@@ -250,9 +250,6 @@ impl Driver {
             StepSemantics::AtLeastOncePerRetry
         };
         let next_id = (self.claimed + 1).to_string();
-        if known_bugs::step_attempt_overflows(&self.exec, &next_id) {
-            return;
-        }
         let request = StepRequest {
             name: name.as_deref(),
             semantics,
@@ -271,7 +268,7 @@ impl Driver {
                 assert_eq!(self.exec.step_id(op), Some(next_id.as_str()));
                 assert_eq!(
                     attempt,
-                    record_attempt(&self.exec) + 1,
+                    record_attempt(&self.exec).saturating_add(1),
                     "attempt of step {next_id}"
                 );
                 self.running.push(Running { op, strategy });
@@ -334,9 +331,6 @@ impl Driver {
             }
             Action::Wait { name, duration } => {
                 let d = duration.get();
-                if known_bugs::wait_rounding_overflows(d) {
-                    return;
-                }
                 let name = name.get();
                 let r = self.exec.wait(ContextRef::ROOT, name.as_deref(), d);
                 self.sync();
