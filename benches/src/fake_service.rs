@@ -74,12 +74,12 @@ fn echo(
         status,
         execution_details: None,
         context_details: None,
-        step_details: Some(StepDetails {
+        step_details: Some(Box::new(StepDetails {
             attempt: *attempt,
             next_attempt_timestamp: None,
             result: update.payload.clone(),
             error: update.error.clone(),
-        }),
+        })),
         wait_details: None,
         callback_details: None,
         chained_invoke_details: None,

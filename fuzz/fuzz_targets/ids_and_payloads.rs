@@ -166,12 +166,12 @@ fn check_update(u: &Update) {
         status: OperationStatus::from(u.status.text(STATUSES).as_str()),
         execution_details: None,
         context_details: None,
-        step_details: Some(StepDetails {
+        step_details: Some(Box::new(StepDetails {
             attempt: u.wait_seconds.flatten().unwrap_or(0),
             next_attempt_timestamp: None,
             result: u.payload.clone(),
             error,
-        }),
+        })),
         wait_details: None,
         callback_details: None,
         chained_invoke_details: None,

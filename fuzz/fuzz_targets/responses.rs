@@ -366,9 +366,9 @@ fuzz_target!(|input: Input| {
     let (arn, exec_id) = input.arn.get();
     let mut operations: Vec<Operation> = Vec::new();
     let exec_record = |id: &str, status: &Status, payload: Option<String>| Operation {
-        execution_details: Some(ExecutionDetails {
+        execution_details: Some(Box::new(ExecutionDetails {
             input_payload: payload,
-        }),
+        })),
         ..ArbOp {
             id: OpId::Text(id.to_owned()),
             op_type: Type::Execution,

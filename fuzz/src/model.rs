@@ -60,9 +60,9 @@ impl Model {
                 start_timestamp: Some(Timestamp(1_000)),
                 end_timestamp: None,
                 status: OperationStatus::Started,
-                execution_details: Some(ExecutionDetails {
+                execution_details: Some(Box::new(ExecutionDetails {
                     input_payload: Some(input.to_owned()),
-                }),
+                })),
                 context_details: None,
                 step_details: None,
                 wait_details: None,
@@ -277,7 +277,7 @@ impl Model {
                     op.status
                 );
                 op.status = OperationStatus::Started;
-                op.step_details.get_or_insert_with(StepDetails::default);
+                op.step_details.get_or_insert_with(Default::default);
             }
             (OperationType::Step, action) => {
                 assert!(
@@ -286,7 +286,7 @@ impl Model {
                     u.id,
                     op.status
                 );
-                let d = op.step_details.get_or_insert_with(StepDetails::default);
+                let d = op.step_details.get_or_insert_with(Default::default);
                 d.attempt += 1;
                 d.next_attempt_timestamp = None;
                 match action {
@@ -322,9 +322,9 @@ impl Model {
                     .as_ref()
                     .and_then(|o| o.wait_seconds)
                     .unwrap_or(1);
-                op.wait_details = Some(WaitDetails {
+                op.wait_details = Some(Box::new(WaitDetails {
                     scheduled_end_timestamp: Some(Timestamp(now).plus_seconds(u64::from(secs))),
-                });
+                }));
             }
             (OperationType::Execution, OperationAction::Succeed | OperationAction::Fail) => {
                 assert_eq!(

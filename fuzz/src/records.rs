@@ -176,17 +176,21 @@ impl ArbOp {
                 .attempt
                 .as_ref()
                 .filter(|_| is_step)
-                .map(|a| StepDetails {
-                    attempt: match *a {
-                        Attempt::Small(n) => u32::from(n),
-                        Attempt::Any(n) => n,
-                    },
-                    next_attempt_timestamp: self.timestamp.map(Timestamp),
-                    result: self.result.clone(),
-                    error: self.error.as_ref().map(|e| e.build(1024)),
+                .map(|a| {
+                    Box::new(StepDetails {
+                        attempt: match *a {
+                            Attempt::Small(n) => u32::from(n),
+                            Attempt::Any(n) => n,
+                        },
+                        next_attempt_timestamp: self.timestamp.map(Timestamp),
+                        result: self.result.clone(),
+                        error: self.error.as_ref().map(|e| e.build(1024)),
+                    })
                 }),
-            wait_details: (op_type == OperationType::Wait).then(|| WaitDetails {
-                scheduled_end_timestamp: self.timestamp.map(Timestamp),
+            wait_details: (op_type == OperationType::Wait).then(|| {
+                Box::new(WaitDetails {
+                    scheduled_end_timestamp: self.timestamp.map(Timestamp),
+                })
             }),
             callback_details: None,
             chained_invoke_details: None,

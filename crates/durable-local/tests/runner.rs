@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use durable_local::{
-    EventType, ExecutionStatus, InvocationResult, LocalRunner, RunnerError, PANIC_ERROR_TYPE,
-    TIMEOUT_ERROR_TYPE,
+    EventType, ExecutionStatus, InvocationResult, LocalRunner, RunnerError, TIMEOUT_ERROR_TYPE,
 };
 use durable_tokio::{DurableContext, DurableError, Jitter, RetryPolicy};
 
@@ -302,7 +301,7 @@ async fn usage_errors() {
 }
 
 #[tokio::test]
-async fn panicking_and_slow_handlers_are_invocation_errors() {
+async fn panicking_handlers_fail_and_slow_handlers_are_invocation_errors() {
     let mut runner = LocalRunner::builder().max_invocation_retries(1).build();
     runner.register("boom", |_: (), _ctx: DurableContext| async move {
         if true {
@@ -312,9 +311,10 @@ async fn panicking_and_slow_handlers_are_invocation_errors() {
     });
     let execution = runner.run("boom", ()).await.unwrap();
     assert_eq!(execution.status(), ExecutionStatus::Failed);
-    assert_eq!(execution.invocation_count(), 2, "retried once");
+    // The driver turns a handler panic into a FAILED output, like any escaping error.
+    assert_eq!(execution.invocation_count(), 1, "not retried");
     let error = execution.error().unwrap();
-    assert_eq!(error.type_name(), PANIC_ERROR_TYPE);
+    assert_eq!(error.type_name(), durable_tokio::PANIC_ERROR_TYPE);
     assert!(error.message().contains("kaboom"));
 
     let mut runner = LocalRunner::builder()

@@ -1,8 +1,6 @@
 //! The recorded history and the one chokepoint through which every operation the user code
 //! asks for is matched against it.
 
-use std::collections::HashMap;
-
 use crate::error::{ExecutionError, OperationShape};
 use crate::ids;
 use crate::wire::{Operation, OperationType};
@@ -40,9 +38,10 @@ pub(crate) struct Claim<'j> {
 
 #[derive(Debug)]
 pub(crate) struct Journal {
-    // Looked up by id only, never iterated into output, so a HashMap cannot make the
-    // emitted updates depend on hashing order.
-    records: HashMap<String, Operation>,
+    /// The records, kept in the vector they were parsed into (moving them into a map would
+    /// double the peak memory of a long replay), found by id through `index`.
+    records: Vec<Operation>,
+    index: IdIndex,
     contexts: Vec<ContextState>,
     /// Operations recorded by earlier invocations that the code has not asked for yet.
     unclaimed_prior: usize,
@@ -51,7 +50,8 @@ pub(crate) struct Journal {
 impl Journal {
     pub(crate) fn new(operations: Vec<Operation>) -> Self {
         let mut journal = Self {
-            records: HashMap::with_capacity(operations.len()),
+            records: Vec::new(),
+            index: IdIndex::default(),
             contexts: vec![ContextState {
                 id: None,
                 started: 0,
@@ -64,13 +64,55 @@ impl Journal {
 
     /// Inserts or replaces records (later pages and checkpoint responses carry newer state).
     pub(crate) fn merge(&mut self, operations: Vec<Operation>) {
+        if self.records.is_empty() {
+            // The first page: keep its vector as it is and index it.
+            self.records = operations;
+            if !self.reindex() {
+                // The page repeats an id (the service never does): keep the last record of
+                // each id.
+                let records = std::mem::take(&mut self.records);
+                self.index = IdIndex::default();
+                for op in records {
+                    self.upsert(op);
+                }
+            }
+            return;
+        }
         for op in operations {
-            self.records.insert(op.id.clone(), op);
+            self.upsert(op);
         }
     }
 
+    fn upsert(&mut self, op: Operation) {
+        match self.index.find(&self.records, &op.id) {
+            Some(pos) => self.records[pos] = op,
+            None => {
+                self.records.push(op);
+                self.index.insert(&self.records, self.records.len() - 1);
+            }
+        }
+    }
+
+    /// Indexes every record; `false` if an id occurs twice.
+    fn reindex(&mut self) -> bool {
+        self.index = IdIndex::default();
+        for pos in 0..self.records.len() {
+            if self
+                .index
+                .find(&self.records, &self.records[pos].id)
+                .is_some()
+            {
+                return false;
+            }
+            self.index.insert(&self.records, pos);
+        }
+        true
+    }
+
     pub(crate) fn get(&self, id: &str) -> Option<&Operation> {
-        self.records.get(id)
+        self.index
+            .find(&self.records, id)
+            .map(|pos| &self.records[pos])
     }
 
     /// Marks every operation recorded so far (other than EXECUTION) as prior work that
@@ -78,7 +120,7 @@ impl Journal {
     pub(crate) fn start_replay(&mut self) -> usize {
         self.unclaimed_prior = self
             .records
-            .values()
+            .iter()
             .filter(|op| op.operation_type != OperationType::Execution)
             .count();
         self.unclaimed_prior
@@ -92,14 +134,14 @@ impl Journal {
     /// Finds the EXECUTION operation: by id (the ARN's last segment); failing that, the only
     /// EXECUTION operation present.
     pub(crate) fn execution_operation(&self, execution_id: &str) -> Option<&Operation> {
-        if let Some(op) = self.records.get(execution_id) {
+        if let Some(op) = self.get(execution_id) {
             if op.operation_type == OperationType::Execution {
                 return Some(op);
             }
         }
         let mut executions = self
             .records
-            .values()
+            .iter()
             .filter(|op| op.operation_type == OperationType::Execution);
         match (executions.next(), executions.next()) {
             (Some(op), None) => Some(op),
@@ -134,7 +176,10 @@ impl Journal {
         context.started += 1;
         let id = ids::operation_id(context.id.as_deref(), context.started);
         let parent_id = context.id.clone();
-        let record = self.records.get(&id);
+        let record = self
+            .index
+            .find(&self.records, &id)
+            .map(|pos| &self.records[pos]);
         if record.is_some() {
             self.unclaimed_prior = self.unclaimed_prior.saturating_sub(1);
         }
@@ -198,4 +243,110 @@ pub(crate) fn validate_name(name: Option<&str>) -> Result<Option<&str>, Executio
         });
     }
     Ok(Some(name))
+}
+
+/// An open-addressing table from operation id to position in `Journal::records`. It stores
+/// positions only (no copies of the ids), and is never iterated, so hashing order cannot reach
+/// the output. FNV-1a is plenty for short, non-adversarial ids; a hostile history can at
+/// worst make lookups slower.
+#[derive(Debug, Default)]
+struct IdIndex {
+    /// `0` is empty; otherwise position + 1.
+    slots: Vec<u32>,
+    len: usize,
+}
+
+impl IdIndex {
+    fn hash(id: &str) -> usize {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in id.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h as usize
+    }
+
+    fn find(&self, records: &[Operation], id: &str) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = Self::hash(id) & mask;
+        loop {
+            match self.slots[i] {
+                0 => return None,
+                slot => {
+                    let pos = slot as usize - 1;
+                    if records[pos].id == id {
+                        return Some(pos);
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Adds `pos`, whose id is not in the table yet.
+    fn insert(&mut self, records: &[Operation], pos: usize) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow(records);
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = Self::hash(&records[pos].id) & mask;
+        while self.slots[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = pos as u32 + 1;
+        self.len += 1;
+    }
+
+    fn grow(&mut self, records: &[Operation]) {
+        let capacity = (self.slots.len() * 2).max(16);
+        let old = std::mem::replace(&mut self.slots, vec![0; capacity]);
+        let mask = capacity - 1;
+        for slot in old.into_iter().filter(|&s| s != 0) {
+            let mut i = Self::hash(&records[slot as usize - 1].id) & mask;
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = slot;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::OperationStatus;
+
+    fn op(id: &str, name: &str) -> Operation {
+        serde_json::from_value(serde_json::json!({
+            "Id": id, "Type": "STEP", "Status": "SUCCEEDED", "Name": name
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn finds_every_record_of_a_long_history() {
+        let ops: Vec<Operation> = (1..=10_000).map(|i| op(&i.to_string(), "s")).collect();
+        let journal = Journal::new(ops);
+        for i in (1..=10_000).step_by(7) {
+            assert_eq!(journal.get(&i.to_string()).unwrap().id, i.to_string());
+        }
+        assert!(journal.get("10001").is_none());
+        assert!(journal.get("").is_none());
+    }
+
+    #[test]
+    fn later_records_replace_earlier_ones() {
+        let mut journal = Journal::new(vec![op("1", "a"), op("2", "b"), op("1", "a2")]);
+        assert_eq!(journal.get("1").unwrap().name.as_deref(), Some("a2"));
+        assert_eq!(journal.records.len(), 2, "a repeated id is stored once");
+        let mut pending = op("2", "b");
+        pending.status = OperationStatus::Pending;
+        journal.merge(vec![pending, op("3", "c")]);
+        assert_eq!(journal.get("2").unwrap().status, OperationStatus::Pending);
+        assert_eq!(journal.get("3").unwrap().name.as_deref(), Some("c"));
+        assert_eq!(journal.records.len(), 3);
+    }
 }

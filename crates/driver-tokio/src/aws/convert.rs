@@ -171,32 +171,44 @@ pub(crate) fn operation_from_aws(op: aws::Operation) -> Operation {
         parent_id: op.parent_id,
         name: op.name,
         sub_type: op.sub_type,
-        execution_details: op.execution_details.map(|d| ExecutionDetails {
-            input_payload: d.input_payload,
+        execution_details: op.execution_details.map(|d| {
+            Box::new(ExecutionDetails {
+                input_payload: d.input_payload,
+            })
         }),
-        context_details: op.context_details.map(|d| ContextDetails {
-            replay_children: d.replay_children,
-            result: d.result,
-            error: d.error.map(error_from_aws),
+        context_details: op.context_details.map(|d| {
+            Box::new(ContextDetails {
+                replay_children: d.replay_children,
+                result: d.result,
+                error: d.error.map(error_from_aws),
+            })
         }),
-        step_details: op.step_details.map(|d| StepDetails {
-            // A negative count is nonsense; read it as "no attempt finished".
-            attempt: u32::try_from(d.attempt).unwrap_or(0),
-            next_attempt_timestamp: d.next_attempt_timestamp.as_ref().and_then(timestamp),
-            result: d.result,
-            error: d.error.map(error_from_aws),
+        step_details: op.step_details.map(|d| {
+            Box::new(StepDetails {
+                // A negative count is nonsense; read it as "no attempt finished".
+                attempt: u32::try_from(d.attempt).unwrap_or(0),
+                next_attempt_timestamp: d.next_attempt_timestamp.as_ref().and_then(timestamp),
+                result: d.result,
+                error: d.error.map(error_from_aws),
+            })
         }),
-        wait_details: op.wait_details.map(|d| WaitDetails {
-            scheduled_end_timestamp: d.scheduled_end_timestamp.as_ref().and_then(timestamp),
+        wait_details: op.wait_details.map(|d| {
+            Box::new(WaitDetails {
+                scheduled_end_timestamp: d.scheduled_end_timestamp.as_ref().and_then(timestamp),
+            })
         }),
-        callback_details: op.callback_details.map(|d| CallbackDetails {
-            callback_id: d.callback_id,
-            result: d.result,
-            error: d.error.map(error_from_aws),
+        callback_details: op.callback_details.map(|d| {
+            Box::new(CallbackDetails {
+                callback_id: d.callback_id,
+                result: d.result,
+                error: d.error.map(error_from_aws),
+            })
         }),
-        chained_invoke_details: op.chained_invoke_details.map(|d| ChainedInvokeDetails {
-            result: d.result,
-            error: d.error.map(error_from_aws),
+        chained_invoke_details: op.chained_invoke_details.map(|d| {
+            Box::new(ChainedInvokeDetails {
+                result: d.result,
+                error: d.error.map(error_from_aws),
+            })
         }),
     }
 }
@@ -461,32 +473,32 @@ mod tests {
             start_timestamp: Some(Timestamp(1_795_872_239_103)),
             end_timestamp: Some(Timestamp(1_795_872_240_500)),
             status: OperationStatus::Pending,
-            execution_details: Some(ExecutionDetails {
+            execution_details: Some(Box::new(ExecutionDetails {
                 input_payload: Some("{\"order\":1}".into()),
-            }),
-            context_details: Some(ContextDetails {
+            })),
+            context_details: Some(Box::new(ContextDetails {
                 replay_children: Some(true),
                 result: Some("\"ctx\"".into()),
                 error: ours("Context"),
-            }),
-            step_details: Some(StepDetails {
+            })),
+            step_details: Some(Box::new(StepDetails {
                 attempt: 2,
                 next_attempt_timestamp: Some(Timestamp(1_795_872_240_106)),
                 result: Some("\"state\"".into()),
                 error: ours("Step"),
-            }),
-            wait_details: Some(WaitDetails {
+            })),
+            wait_details: Some(Box::new(WaitDetails {
                 scheduled_end_timestamp: Some(Timestamp(1_795_872_300_000)),
-            }),
-            callback_details: Some(CallbackDetails {
+            })),
+            callback_details: Some(Box::new(CallbackDetails {
                 callback_id: Some("abc+/=".into()),
                 result: Some("\"approved\"".into()),
                 error: ours("Callback"),
-            }),
-            chained_invoke_details: Some(ChainedInvokeDetails {
+            })),
+            chained_invoke_details: Some(Box::new(ChainedInvokeDetails {
                 result: Some("42".into()),
                 error: ours("Invoke"),
-            }),
+            })),
         };
         assert_eq!(operation_from_aws(op), expected);
     }

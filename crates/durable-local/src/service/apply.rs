@@ -4,8 +4,8 @@
 //! batch, so nothing here fails.
 
 use durable_proto::{
-    CallbackDetails, ChainedInvokeDetails, ContextDetails, Operation, OperationAction,
-    OperationStatus, OperationType, OperationUpdate, StepDetails, Timestamp, WaitDetails,
+    CallbackDetails, Operation, OperationAction, OperationStatus, OperationType, OperationUpdate,
+    Timestamp, WaitDetails,
 };
 
 use crate::history::{
@@ -100,7 +100,7 @@ fn ensure<'r>(
 
 fn apply_step(record: &mut ExecutionRecord, update: OperationUpdate, now: Timestamp) {
     let op = ensure(record, &update, now);
-    let details = op.step_details.get_or_insert_with(StepDetails::default);
+    let details = op.step_details.get_or_insert_with(Default::default);
     let event = match update.action {
         OperationAction::Start => {
             op.status = OperationStatus::Started;
@@ -184,9 +184,9 @@ fn apply_wait(record: &mut ExecutionRecord, update: OperationUpdate, now: Timest
             .and_then(|o| o.wait_seconds)
             .unwrap_or(1);
         let end = now.plus_seconds(u64::from(seconds));
-        op.wait_details = Some(WaitDetails {
+        op.wait_details = Some(Box::new(WaitDetails {
             scheduled_end_timestamp: Some(end),
-        });
+        }));
         EventDetails::WaitStarted(WaitStartedDetails {
             duration: seconds,
             scheduled_end_timestamp: end,
@@ -207,11 +207,11 @@ fn apply_callback(record: &mut ExecutionRecord, update: OperationUpdate, now: Ti
     let timeout = options.timeout_seconds.filter(|&s| s > 0);
     let heartbeat = options.heartbeat_timeout_seconds.filter(|&s| s > 0);
     let op = ensure(record, &update, now);
-    op.callback_details = Some(CallbackDetails {
+    op.callback_details = Some(Box::new(CallbackDetails {
         callback_id: Some(callback_id.clone()),
         result: None,
         error: None,
-    });
+    }));
     record.callback_timers.insert(
         update.id.clone(),
         CallbackTimers {
@@ -231,9 +231,7 @@ fn apply_callback(record: &mut ExecutionRecord, update: OperationUpdate, now: Ti
 
 fn apply_context(record: &mut ExecutionRecord, update: OperationUpdate, now: Timestamp) {
     let op = ensure(record, &update, now);
-    let details = op
-        .context_details
-        .get_or_insert_with(ContextDetails::default);
+    let details = op.context_details.get_or_insert_with(Default::default);
     if let Some(replay) = update
         .context_options
         .as_ref()
@@ -266,7 +264,7 @@ fn apply_context(record: &mut ExecutionRecord, update: OperationUpdate, now: Tim
 fn apply_chained_invoke(record: &mut ExecutionRecord, update: OperationUpdate, now: Timestamp) {
     let op = ensure(record, &update, now);
     let event = if update.action == OperationAction::Start {
-        op.chained_invoke_details = Some(ChainedInvokeDetails::default());
+        op.chained_invoke_details = Some(Box::default());
         let options = update.chained_invoke_options.clone().unwrap_or_default();
         EventDetails::ChainedInvokeStarted(ChainedInvokeStartedDetails {
             function_name: options.function_name,

@@ -194,9 +194,9 @@ impl LocalService {
             start_timestamp: Some(now),
             end_timestamp: None,
             status: OperationStatus::Started,
-            execution_details: Some(ExecutionDetails {
+            execution_details: Some(Box::new(ExecutionDetails {
                 input_payload: Some(input_json.to_owned()),
-            }),
+            })),
             context_details: None,
             step_details: None,
             wait_details: None,

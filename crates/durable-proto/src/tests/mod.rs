@@ -39,9 +39,9 @@ impl FakeService {
                 start_timestamp: Some(Timestamp(1_000)),
                 end_timestamp: None,
                 status: OperationStatus::Started,
-                execution_details: Some(ExecutionDetails {
+                execution_details: Some(Box::new(ExecutionDetails {
                     input_payload: Some(input.to_owned()),
-                }),
+                })),
                 context_details: None,
                 step_details: None,
                 wait_details: None,
@@ -192,9 +192,9 @@ impl FakeService {
                     .as_ref()
                     .and_then(|o| o.wait_seconds)
                     .expect("WaitSeconds");
-                op.wait_details = Some(WaitDetails {
+                op.wait_details = Some(Box::new(WaitDetails {
                     scheduled_end_timestamp: Some(Timestamp(now + i64::from(secs) * 1000)),
-                });
+                }));
             }
             (OperationType::Execution, OperationAction::Succeed | OperationAction::Fail) => {
                 op.status = if u.action == OperationAction::Succeed {
