@@ -331,8 +331,10 @@ where
                 semantics: self.semantics,
                 strategy: &*self.strategy,
             };
-            exec.step(ctx.context, request, rng)
-                .map(|s| (s.clone(), step_id(exec, &s)))
+            exec.step(ctx.context, request, rng).map(|s| {
+                let id = step_id(exec, &s);
+                (s, id)
+            })
         };
         ctx.notify();
         let Step {
