@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use durable_proto::{
-    ExecutionError, RetryPolicy, RetryStrategy, StepEnd, StepRequest, StepResult, StepSemantics,
-    StepStart, WaitStart,
+    ErrorObject, ExecutionError, RetryPolicy, RetryStrategy, StepEnd, StepRequest, StepResult,
+    StepSemantics, StepStart, WaitStart,
 };
 use durable_tokio::{
     catch_panic, error_object_of, panic_error, DurableError, EngineHandle, Json, Logger, Serdes,
@@ -147,22 +147,7 @@ impl DurableContext {
     where
         E: Display + Debug + Send + 'static,
     {
-        let context = self.engine.context();
-        let start = self.engine.with(|exec, rng| {
-            let request = StepRequest {
-                name: Some(name),
-                semantics: config.semantics,
-                strategy: &*config.strategy,
-            };
-            exec.step(context, request, rng).map(|s| {
-                let id = match &s {
-                    StepStart::Run { op, .. } => exec.step_id(*op).unwrap_or_default().to_owned(),
-                    _ => String::new(),
-                };
-                (s, id)
-            })
-        });
-        let (start, id) = start.map_err(|e| self.refusal(e))?;
+        let (start, id) = self.claim_step(name, &config)?;
         let (op, attempt, wait_for) = match start {
             StepStart::Done(result) => return finish(&*config.serdes, &id, result),
             StepStart::Run {
@@ -172,33 +157,13 @@ impl DurableContext {
             } => (op, attempt, wait_for),
             _ => return Err(self.suspend_now()),
         };
-        if let Some(ticket) = wait_for {
-            self.runtime.block_on(self.engine.acknowledged(ticket));
-            if self.engine.with(|exec, _| exec.is_closing()) {
-                return Err(DurableError::Closing("the invocation is ending".into()));
-            }
+        if !self.flushed(wait_for) {
+            return Err(DurableError::Closing("the invocation is ending".into()));
         }
-        let span = tracing::info_span!("durable_step", operation_id = %id, name = %name, attempt);
-        let result = span.in_scope(|| catch_panic(|| body(&step_context(attempt, &id))));
-        let no_retry = RetryPolicy::none();
-        let (outcome, strategy): (_, &dyn RetryStrategy) = match result {
-            // A panicking body is a failed attempt like any other.
-            Err(panic) => (Err(panic), &*config.strategy),
-            Ok(Ok(value)) => match config.serdes.serialize(&value) {
-                Ok(text) => (Ok(text), &*config.strategy),
-                Err(m) => (
-                    Err(durable_proto::ErrorObject::new("SerializationError", m)),
-                    &no_retry,
-                ),
-            },
-            Ok(Err(e)) => (Err(error_object_of(&e)), &*config.strategy),
-        };
-        let end = self
-            .engine
-            .with(|exec, rng| exec.handle_step_outcome(op, outcome, strategy, rng));
-        match end.map_err(|e| self.refusal(e))? {
-            StepEnd::Done(result) => finish(&*config.serdes, &id, result),
-            _ => Err(self.suspend_now()),
+        let result = run_body(name, &id, attempt, || body(&step_context(attempt, &id)));
+        match self.record_outcome(op, &id, &config, result)? {
+            Some(value) => value,
+            None => Err(self.suspend_now()),
         }
     }
 
@@ -218,26 +183,9 @@ impl DurableContext {
         T: Send,
         E: Display + Debug + Send + 'static,
     {
-        let context = self.engine.context();
         let mut slots: Vec<Slot<T>> = Vec::with_capacity(steps.len());
         for (name, config) in &steps {
-            let start = self.engine.with(|exec, rng| {
-                let request = StepRequest {
-                    name: Some(name),
-                    semantics: config.semantics,
-                    strategy: &*config.strategy,
-                };
-                exec.step(context, request, rng).map(|s| {
-                    let id = match &s {
-                        StepStart::Run { op, .. } => {
-                            exec.step_id(*op).unwrap_or_default().to_owned()
-                        }
-                        _ => String::new(),
-                    };
-                    (s, id)
-                })
-            });
-            let (start, id) = start.map_err(|e| self.refusal(e))?;
+            let (start, id) = self.claim_step(name, config)?;
             slots.push(match start {
                 StepStart::Done(result) => Slot::Done(finish(&*config.serdes, &id, result)),
                 StepStart::Run {
@@ -253,7 +201,7 @@ impl DurableContext {
                 _ => Slot::Blocked,
             });
         }
-        let outcomes: Vec<Option<Result<T, ErrorObjectOrSer>>> = std::thread::scope(|scope| {
+        let outcomes: Vec<Option<Result<T, ErrorObject>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = slots
                 .iter()
                 .enumerate()
@@ -265,21 +213,15 @@ impl DurableContext {
                         ..
                     } => {
                         let body = &body;
-                        let engine = &self.engine;
-                        let runtime = &self.runtime;
                         let (attempt, wait_for, id) = (*attempt, *wait_for, id.clone());
+                        let name = &steps[i].0;
                         Some(scope.spawn(move || {
-                            if let Some(ticket) = wait_for {
-                                runtime.block_on(engine.acknowledged(ticket));
-                                if engine.with(|exec, _| exec.is_closing()) {
-                                    return None;
-                                }
+                            if !self.flushed(wait_for) {
+                                return None;
                             }
-                            let span =
-                                tracing::info_span!("durable_step", operation_id = %id, attempt);
-                            let result = span
-                                .in_scope(|| catch_panic(|| body(i, &step_context(attempt, &id))));
-                            Some(result.and_then(|r| r.map_err(|e| error_object_of(&e))))
+                            Some(run_body(name, &id, attempt, || {
+                                body(i, &step_context(attempt, &id))
+                            }))
                         }))
                     }
                     _ => None,
@@ -292,7 +234,6 @@ impl DurableContext {
         });
         let mut results = Vec::with_capacity(slots.len());
         let mut blocked = false;
-        let no_retry = RetryPolicy::none();
         for ((slot, outcome), (_, config)) in slots.into_iter().zip(outcomes).zip(&steps) {
             match slot {
                 Slot::Done(r) => results.push(r),
@@ -301,22 +242,9 @@ impl DurableContext {
                     let Some(outcome) = outcome else {
                         return Err(DurableError::Closing("the invocation is ending".into()));
                     };
-                    let (outcome, strategy): (_, &dyn RetryStrategy) = match outcome {
-                        Ok(value) => match config.serdes.serialize(&value) {
-                            Ok(text) => (Ok(text), &*config.strategy),
-                            Err(m) => (
-                                Err(durable_proto::ErrorObject::new("SerializationError", m)),
-                                &no_retry,
-                            ),
-                        },
-                        Err(e) => (Err(e), &*config.strategy),
-                    };
-                    let end = self
-                        .engine
-                        .with(|exec, rng| exec.handle_step_outcome(op, outcome, strategy, rng));
-                    match end.map_err(|e| self.refusal(e))? {
-                        StepEnd::Done(r) => results.push(finish(&*config.serdes, &id, r)),
-                        _ => blocked = true,
+                    match self.record_outcome(op, &id, config, outcome)? {
+                        Some(value) => results.push(value),
+                        None => blocked = true,
                     }
                 }
             }
@@ -339,6 +267,65 @@ impl DurableContext {
             WaitStart::Elapsed => Ok(()),
             _ => Err(self.suspend_now()),
         }
+    }
+
+    /// Claims the next step id and asks the engine what to do; the id is empty unless the
+    /// body must run.
+    fn claim_step<T>(
+        &self,
+        name: &str,
+        config: &StepConfig<T>,
+    ) -> Result<(StepStart, String), DurableError> {
+        let context = self.engine.context();
+        let start = self.engine.with(|exec, rng| {
+            let request = StepRequest {
+                name: Some(name),
+                semantics: config.semantics,
+                strategy: &*config.strategy,
+            };
+            exec.step(context, request, rng).map(|s| {
+                let id = match &s {
+                    StepStart::Run { op, .. } => exec.step_id(*op).unwrap_or_default().to_owned(),
+                    _ => String::new(),
+                };
+                (s, id)
+            })
+        });
+        start.map_err(|e| self.refusal(e))
+    }
+
+    /// Waits for a flush ticket; `false` if the invocation is ending instead.
+    fn flushed(&self, ticket: Option<durable_proto::FlushTicket>) -> bool {
+        let Some(ticket) = ticket else { return true };
+        self.runtime.block_on(self.engine.acknowledged(ticket));
+        !self.engine.with(|exec, _| exec.is_closing())
+    }
+
+    /// Records a finished body: `Some(result)` for user code, `None` when a retry is
+    /// scheduled (the branch cannot proceed in this invocation).
+    fn record_outcome<T>(
+        &self,
+        op: durable_proto::OperationRef,
+        id: &str,
+        config: &StepConfig<T>,
+        result: Result<T, ErrorObject>,
+    ) -> Result<Option<Result<T, DurableError>>, DurableError> {
+        let no_retry = RetryPolicy::none();
+        let (outcome, strategy): (_, &dyn RetryStrategy) = match result {
+            Ok(value) => match config.serdes.serialize(&value) {
+                Ok(text) => (Ok(text), &*config.strategy),
+                // A value that cannot be serialized will not serialize on a retry either.
+                Err(m) => (Err(ErrorObject::new("SerializationError", m)), &no_retry),
+            },
+            Err(e) => (Err(e), &*config.strategy),
+        };
+        let end = self
+            .engine
+            .with(|exec, rng| exec.handle_step_outcome(op, outcome, strategy, rng));
+        Ok(match end.map_err(|e| self.refusal(e))? {
+            StepEnd::Done(result) => Some(finish(&*config.serdes, id, result)),
+            _ => None,
+        })
     }
 
     /// Sequential code that hits a blocked operation cannot make progress: suspend now.
@@ -373,7 +360,18 @@ enum Slot<T> {
     Blocked,
 }
 
-type ErrorObjectOrSer = durable_proto::ErrorObject;
+/// Runs a step body in its span; a panic or an error becomes the wire error (a panicking
+/// body is a failed attempt like any other).
+fn run_body<T, E: Display + Debug + Send + 'static>(
+    name: &str,
+    id: &str,
+    attempt: u32,
+    body: impl FnOnce() -> Result<T, E>,
+) -> Result<T, ErrorObject> {
+    let span = tracing::info_span!("durable_step", operation_id = %id, name = %name, attempt);
+    span.in_scope(|| catch_panic(body))
+        .and_then(|r| r.map_err(|e| error_object_of(&e)))
+}
 
 fn step_context(attempt: u32, id: &str) -> StepContext {
     StepContext::new(attempt, id.to_owned())
