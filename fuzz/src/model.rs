@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use durable_proto::{
     ApiFailure, CheckpointResponse, ExecutionConfig, ExecutionDetails, ExecutionState,
     InvocationInput, InvocationOutput, InvocationStatus, Operation, OperationAction,
-    OperationStatus, OperationType, OperationUpdate, StepDetails, Timestamp, WaitDetails,
+    OperationStatus, OperationType, OperationUpdate, Timestamp, WaitDetails,
 };
 
 use crate::checks::check_batch;
