@@ -51,7 +51,7 @@ pub const EXECUTION_ARN_KEY: &str = "durableExecutionArn";
 /// already (then nothing changes). Returns whether this call installed it.
 ///
 /// Reads `AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL` and `RUST_LOG` once, now. See the
-/// [module docs](self) for the format. [`run`](crate::run) calls this for you.
+/// [`JsonLogLayer`] for the format. [`run`](crate::run) calls this for you.
 pub fn init_logging() -> bool {
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let filter = filter_from_env(
@@ -95,8 +95,14 @@ fn lambda_level_filter(level: &str) -> Option<LevelFilter> {
 }
 
 /// A [`Layer`] that writes every event as one JSON object per line, with the fields of the
-/// enclosing spans as top-level keys and the durable fields renamed (see the
-/// [module docs](self)).
+/// enclosing spans as top-level keys and the durable fields renamed, in the shape of
+/// Lambda's JSON log format:
+///
+/// ```json
+/// {"timestamp":"2025-01-01T12:00:00.123456Z","level":"INFO","requestId":"8f5…",
+///  "durableExecutionArn":"arn:aws:lambda:…","operationId":"1","operationName":"greet",
+///  "attempt":1,"message":"charging card","target":"billing"}
+/// ```
 ///
 /// ```no_run
 /// use tracing_subscriber::layer::SubscriberExt;
