@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use durable_proto::{
-    ErrorObject, ExecutionError, RetryPolicy, RetryStrategy, StepEnd, StepRequest, StepResult,
-    StepSemantics, StepStart, WaitStart,
+    ErrorObject, ExecutionError, RetryPolicy, RetryStrategy, StepEnd, StepRequest, StepSemantics,
+    StepStart, WaitStart,
 };
 use durable_tokio::{
-    catch_panic, error_object_of, panic_error, DurableError, EngineHandle, Json, Logger, Serdes,
-    StepContext,
+    catch_panic, decode_step_result, error_object_of, panic_error, DurableError, EngineHandle,
+    Json, Logger, Serdes, StepContext,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -149,7 +149,7 @@ impl DurableContext {
     {
         let (start, id) = self.claim_step(name, &config)?;
         let (op, attempt, wait_for) = match start {
-            StepStart::Done(result) => return finish(&*config.serdes, &id, result),
+            StepStart::Done(result) => return decode_step_result(&*config.serdes, &id, result),
             StepStart::Run {
                 op,
                 attempt,
@@ -187,7 +187,9 @@ impl DurableContext {
         for (name, config) in &steps {
             let (start, id) = self.claim_step(name, config)?;
             slots.push(match start {
-                StepStart::Done(result) => Slot::Done(finish(&*config.serdes, &id, result)),
+                StepStart::Done(result) => {
+                    Slot::Done(decode_step_result(&*config.serdes, &id, result))
+                }
                 StepStart::Run {
                     op,
                     attempt,
@@ -323,7 +325,7 @@ impl DurableContext {
             .engine
             .with(|exec, rng| exec.handle_step_outcome(op, outcome, strategy, rng));
         Ok(match end.map_err(|e| self.refusal(e))? {
-            StepEnd::Done(result) => Some(finish(&*config.serdes, id, result)),
+            StepEnd::Done(result) => Some(decode_step_result(&*config.serdes, id, result)),
             _ => None,
         })
     }
@@ -375,16 +377,4 @@ fn run_body<T, E: Display + Debug + Send + 'static>(
 
 fn step_context(attempt: u32, id: &str) -> StepContext {
     StepContext::new(attempt, id.to_owned())
-}
-
-fn finish<T>(serdes: &dyn Serdes<T>, id: &str, result: StepResult) -> Result<T, DurableError> {
-    match result {
-        Ok(text) => serdes
-            .deserialize(text.as_deref().unwrap_or("null"))
-            .map_err(|message| DurableError::Serialization {
-                operation_id: id.to_owned(),
-                message,
-            }),
-        Err(e) => Err(DurableError::StepFailed(e)),
-    }
 }

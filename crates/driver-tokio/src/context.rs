@@ -17,7 +17,7 @@ use tracing::Instrument;
 
 use crate::error::{error_object_of, DurableError};
 use crate::panic::CatchPanic;
-use crate::serdes::{Json, Serdes};
+use crate::serdes::{decode_step_result, Json, Serdes};
 
 /// The engine and its RNG, behind one lock that is never held across an `.await`.
 pub(crate) struct Inner {
@@ -355,7 +355,7 @@ where
                 }
             };
             let (op, attempt, wait_for) = match start {
-                StepStart::Done(result) => return finish(&serdes, &id, result),
+                StepStart::Done(result) => return decode_step_result(&*serdes, &id, result),
                 StepStart::Run {
                     op,
                     attempt,
@@ -397,7 +397,7 @@ where
             };
             ctx.notify();
             match end {
-                Ok(StepEnd::Done(result)) => finish(&serdes, &id, result),
+                Ok(StepEnd::Done(result)) => decode_step_result(&*serdes, &id, result),
                 _ => park().await,
             }
         })
@@ -408,24 +408,6 @@ fn step_id(exec: &Execution, start: &StepStart) -> String {
     match start {
         StepStart::Run { op, .. } => exec.step_id(*op).unwrap_or_default().to_owned(),
         _ => String::new(),
-    }
-}
-
-/// Hands a finished step's result to user code, deserialized (also on the first run, so
-/// the first run sees what a replay will see).
-fn finish<T>(
-    serdes: &Arc<dyn Serdes<T>>,
-    id: &str,
-    result: durable_proto::StepResult,
-) -> Result<T, DurableError> {
-    match result {
-        Ok(text) => serdes
-            .deserialize(text.as_deref().unwrap_or("null"))
-            .map_err(|message| DurableError::Serialization {
-                operation_id: id.to_owned(),
-                message,
-            }),
-        Err(e) => Err(DurableError::StepFailed(e)),
     }
 }
 

@@ -24,4 +24,4 @@ pub use error::{error_object_of, DurableError};
 pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};
 pub use panic::{catch_panic, panic_error, PANIC_ERROR_TYPE};
 pub use runtime::{outcome_to_response, run, run_with_client};
-pub use serdes::{serdes_fn, FnSerdes, Json, Serdes};
+pub use serdes::{decode_step_result, serdes_fn, FnSerdes, Json, Serdes};

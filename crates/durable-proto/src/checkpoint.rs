@@ -157,19 +157,8 @@ mod tests {
         payload: Option<&str>,
     ) -> OperationUpdate {
         OperationUpdate {
-            id: id.to_owned(),
-            parent_id: None,
-            name: None,
-            operation_type: ty,
-            sub_type: None,
-            action,
             payload: payload.map(str::to_owned),
-            error: None,
-            step_options: None,
-            wait_options: None,
-            callback_options: None,
-            chained_invoke_options: None,
-            context_options: None,
+            ..OperationUpdate::new(id, ty, action)
         }
     }
 

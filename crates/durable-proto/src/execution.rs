@@ -473,19 +473,9 @@ impl Execution {
         error: Option<ErrorObject>,
     ) -> OperationUpdate {
         OperationUpdate {
-            id: self.execution_id.clone(),
-            parent_id: None,
-            name: None,
-            operation_type: OperationType::Execution,
-            sub_type: None,
-            action,
             payload,
             error,
-            step_options: None,
-            wait_options: None,
-            callback_options: None,
-            chained_invoke_options: None,
-            context_options: None,
+            ..OperationUpdate::new(self.execution_id.clone(), OperationType::Execution, action)
         }
     }
 }

@@ -102,19 +102,10 @@ pub(crate) struct LiveOp {
 impl LiveOp {
     fn update(&self, action: OperationAction) -> OperationUpdate {
         OperationUpdate {
-            id: self.id.clone(),
             parent_id: self.parent_id.clone(),
             name: self.name.clone(),
-            operation_type: OperationType::Step,
             sub_type: Some(STEP_SUB_TYPE.to_owned()),
-            action,
-            payload: None,
-            error: None,
-            step_options: None,
-            wait_options: None,
-            callback_options: None,
-            chained_invoke_options: None,
-            context_options: None,
+            ..OperationUpdate::new(self.id.clone(), OperationType::Step, action)
         }
     }
 }

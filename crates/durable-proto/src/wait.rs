@@ -66,21 +66,13 @@ impl Execution {
             None => {
                 self.replaying = false;
                 self.outbox.push(OperationUpdate {
-                    id: claim.id,
                     parent_id: claim.parent_id,
                     name: name.map(str::to_owned),
-                    operation_type: OperationType::Wait,
                     sub_type: Some(WAIT_SUB_TYPE.to_owned()),
-                    action: OperationAction::Start,
-                    payload: None,
-                    error: None,
-                    step_options: None,
                     wait_options: Some(WaitOptions {
                         wait_seconds: Some(seconds as u32),
                     }),
-                    callback_options: None,
-                    chained_invoke_options: None,
-                    context_options: None,
+                    ..OperationUpdate::new(claim.id, OperationType::Wait, OperationAction::Start)
                 });
                 self.blocked += 1;
                 Ok(WaitStart::Suspend)
