@@ -26,6 +26,10 @@ pub struct ExecutionConfig {
     /// A crash loses at most this much acknowledged-by-nobody work: at-least-once steps whose
     /// SUCCEED was not yet acknowledged run again on the next invocation.
     pub max_unacknowledged_updates: usize,
+    /// Seed of the RNG retry jitter draws from. `None` (the default) derives it from the
+    /// execution ARN and the invocation's checkpoint token, so the same inputs give the same
+    /// updates.
+    pub seed: Option<u64>,
 }
 
 impl Default for ExecutionConfig {
@@ -37,6 +41,7 @@ impl Default for ExecutionConfig {
             max_inline_result_bytes: 6 * 1024 * 1024 - 50,
             max_execution_result_bytes: 6 * 1024 * 1024,
             max_unacknowledged_updates: 250,
+            seed: None,
         }
     }
 }

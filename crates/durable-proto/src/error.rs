@@ -74,10 +74,10 @@ pub enum ExecutionError {
         /// Why it was rejected.
         reason: &'static str,
     },
-    /// A wait duration is outside 1 second ..= 366 days.
+    /// A wait duration is zero or above 366 days.
     #[error(
-        "invalid wait duration of {millis} ms: waits must last at least 1 second and at most \
-         31,622,400 seconds (366 days)"
+        "invalid wait duration of {millis} ms: waits are whole seconds, rounded up, from 1 \
+         second to 31,622,400 seconds (366 days)"
     )]
     InvalidWaitDuration {
         /// The requested duration in milliseconds.
@@ -102,6 +102,31 @@ pub enum ExecutionError {
         /// What was done wrong.
         what: &'static str,
     },
+    /// A durable operation was called from inside a step's body.
+    #[error(
+        "a durable operation was called inside the body of step {step:?}; replay skips a \
+         finished step's body, so operations inside it would take other operations' ids. \
+         Call operations from the handler (or a child context), not from a step body"
+    )]
+    OperationInsideStep {
+        /// The step whose body made the call.
+        step: String,
+    },
+    /// An operation was begun while the order of operations in its context depended on
+    /// timing, so its id would differ on replay.
+    #[error(
+        "operation {name:?} was begun in {} after another operation of that context \
+         finished while others were still in progress: its id would follow completion \
+         order, which a replay does not reproduce. Give each concurrent branch that runs more \
+         than one operation its own child context (`run_in_child_context`)",
+        .context.as_deref().map_or_else(|| "the root context".to_owned(), |c| format!("context {c}"))
+    )]
+    TimingDependentId {
+        /// The context's id (`None` for the root).
+        context: Option<String>,
+        /// The name of the refused operation.
+        name: Option<String>,
+    },
     /// The execution already reached its outcome in this invocation; no more operations run.
     #[error("the invocation has already reached its outcome; no further operations run")]
     Closed,
@@ -125,6 +150,8 @@ impl ExecutionError {
             Self::Misuse { .. } => "DP-X006",
             Self::Closed => "DP-X007",
             Self::Internal { .. } => "DP-X008",
+            Self::OperationInsideStep { .. } => "DP-X009",
+            Self::TimingDependentId { .. } => "DP-X010",
         }
     }
 
@@ -137,6 +164,9 @@ impl ExecutionError {
             Self::UnsupportedStatus { .. } => "UnsupportedOperationStatus",
             Self::Misuse { .. } | Self::Internal { .. } => "DurableSdkInternalError",
             Self::Closed => "ExecutionClosed",
+            Self::OperationInsideStep { .. } | Self::TimingDependentId { .. } => {
+                "ConcurrencyContractError"
+            }
         }
     }
 }

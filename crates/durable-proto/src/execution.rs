@@ -1,13 +1,19 @@
 //! The execution engine: one invocation's state machine.
 
+use std::collections::VecDeque;
+
 use crate::api_failure::{ApiFailure, FailureClass};
 use crate::checkpoint::{FlushTicket, Outbox};
 use crate::config::ExecutionConfig;
 use crate::error::ExecutionError;
-use crate::journal::Journal;
+use crate::event::{Ending, Event};
+use crate::journal::{ContextRef, Journal};
+use crate::operation::{OperationHandle, OperationIdentity, OperationState, Table};
+use crate::rng::SeededRng;
 use crate::wire::{
     execution_id_from_arn, CheckpointResponse, EnvelopeError, ErrorObject, ExecutionState,
-    InvocationInput, InvocationOutput, Operation, OperationAction, OperationType, OperationUpdate,
+    InvocationInput, InvocationOutput, InvocationStatus, Operation, OperationAction,
+    OperationStatus, OperationType, OperationUpdate,
 };
 
 /// A call the driver must make to the durable-execution API on the engine's behalf.
@@ -71,7 +77,10 @@ enum Phase {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum InFlight {
+    /// A page of the initial state.
     State,
+    /// A further page of a checkpoint response, read because an operation needs its record.
+    ResponsePage,
     Checkpoint,
 }
 
@@ -111,12 +120,16 @@ pub struct Execution {
     pub(crate) outbox: Outbox,
     token: Option<String>,
     phase: Phase,
+    /// The next page of the initial state, while loading.
     next_marker: Option<String>,
+    /// The next page of the last checkpoint response; read only if an operation needs it.
+    response_marker: Option<String>,
     in_flight: Option<InFlight>,
-    pub(crate) live: Vec<crate::step::LiveOp>,
-    pub(crate) running: usize,
-    pub(crate) blocked: usize,
-    pub(crate) replaying: bool,
+    pub(crate) table: Table,
+    events: VecDeque<Event>,
+    pub(crate) rng: SeededRng,
+    /// The step whose body user code is running right now, if the front end said so.
+    pub(crate) in_body: Option<OperationHandle>,
 }
 
 impl Execution {
@@ -131,6 +144,15 @@ impl Execution {
     /// Builds the engine from a parsed invocation input.
     pub fn new(input: InvocationInput, config: ExecutionConfig) -> Self {
         let execution_id = execution_id_from_arn(&input.durable_execution_arn).to_owned();
+        let rng = match config.seed {
+            Some(seed) => SeededRng::new(seed),
+            None => {
+                let mut key = input.durable_execution_arn.clone().into_bytes();
+                key.push(0);
+                key.extend_from_slice(input.checkpoint_token.as_bytes());
+                SeededRng::from_key(&key)
+            }
+        };
         let state = input.initial_execution_state;
         let mut execution = Self {
             arn: input.durable_execution_arn,
@@ -141,11 +163,12 @@ impl Execution {
             token: Some(input.checkpoint_token),
             phase: Phase::Loading,
             next_marker: state.next_marker,
+            response_marker: None,
             in_flight: None,
-            live: Vec::new(),
-            running: 0,
-            blocked: 0,
-            replaying: false,
+            table: Table::default(),
+            events: VecDeque::new(),
+            rng,
+            in_body: None,
         };
         if execution.next_marker.is_none() {
             execution.finish_loading();
@@ -163,13 +186,40 @@ impl Execution {
         matches!(self.phase, Phase::Running)
     }
 
-    /// Whether the user code is still re-tracing operations recorded by earlier invocations.
-    /// Logs emitted while replaying are duplicates and are usually suppressed.
-    ///
-    /// Replay ends when the code asks for an operation with no finished record, or once it
-    /// has asked for every operation recorded by earlier invocations.
+    /// Whether the code of the root context is still re-tracing operations recorded by
+    /// earlier invocations; see [`is_replaying_in`](Execution::is_replaying_in).
     pub fn is_replaying(&self) -> bool {
-        self.replaying && self.journal.unclaimed_prior() > 0
+        self.is_replaying_in(ContextRef::ROOT)
+    }
+
+    /// Whether the code of context `ctx` is still re-tracing operations recorded by
+    /// earlier invocations. Logs emitted while replaying are duplicates and are usually
+    /// suppressed.
+    ///
+    /// Tracked per context: replay of a context ends when its code asks for an operation
+    /// that is not finished on record, or once it has asked for every operation recorded in
+    /// it. A branch never visited does not keep the rest of the invocation replaying.
+    pub fn is_replaying_in(&self, ctx: ContextRef) -> bool {
+        self.journal.context(ctx).is_some_and(|c| c.replaying)
+    }
+
+    /// The identity of an operation begun in this invocation.
+    pub fn identity(&self, op: OperationHandle) -> Option<&OperationIdentity> {
+        self.table.get(op).map(|s| &s.identity)
+    }
+
+    /// Where an operation begun in this invocation stands.
+    pub fn state(&self, op: OperationHandle) -> Option<OperationState> {
+        self.table.get(op).map(|s| s.state)
+    }
+
+    /// The next event, if any. Drain after every input, like the other outputs.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    pub(crate) fn emit(&mut self, event: Event) {
+        self.events.push_back(event);
     }
 
     /// The user's event as the JSON text the execution was started with, if any.
@@ -194,12 +244,15 @@ impl Execution {
     }
 
     /// Whether user code can make no more progress in this invocation and it must suspend:
-    /// nothing is running and at least one operation waits on the service.
+    /// no operation is running user code or waiting for an acknowledgement, and at least
+    /// one is blocked on the service. Derived from the operation table.
     ///
     /// Drivers call [`suspend`](Execution::suspend) when this holds and the user code
     /// cannot proceed.
     pub fn should_suspend(&self) -> bool {
-        matches!(self.phase, Phase::Running) && self.running == 0 && self.blocked > 0
+        matches!(self.phase, Phase::Running)
+            && self.table.progressing() == 0
+            && self.table.blocked() > 0
     }
 
     /// Whether the outcome is decided (user code should stop; drain requests and output).
@@ -216,7 +269,7 @@ impl Execution {
         if !matches!(self.phase, Phase::Running) {
             return;
         }
-        if self.blocked == 0 {
+        if self.table.blocked() == 0 {
             self.fail_invocation(
                 "DurableSdkInternalError",
                 "suspension was requested while no operation waits on the service; \
@@ -257,10 +310,13 @@ impl Execution {
                 ),
             )),
             Err(error) => {
-                let error = crate::step::fit_error(error, cfg.max_operation_payload_bytes);
+                let error = crate::size::fit_error(error, cfg.max_operation_payload_bytes);
                 InvocationOutput::failed(error)
             }
         };
+        self.emit(Event::InvocationEnding {
+            ending: ending_of(&output),
+        });
         self.phase = Phase::Finishing {
             outcome: InvocationOutcome::Output(output),
             flush: true,
@@ -284,15 +340,10 @@ impl Execution {
             });
         }
         if !self.outbox.has_pending() {
-            return None;
+            return self.poll_response_page();
         }
         let Some(checkpoint_token) = self.token.take() else {
-            self.fail_invocation(
-                "CheckpointUnavailable",
-                "the service returned no checkpoint token, so the remaining updates cannot \
-                 be recorded; the execution has probably ended on the service side"
-                    .to_owned(),
-            );
+            self.fail_no_token();
             return None;
         };
         let updates = self.outbox.take_batch(&self.config)?;
@@ -303,20 +354,104 @@ impl Execution {
         })
     }
 
+    /// Before PENDING, a blocked operation whose record is not here yet may be on a further
+    /// page of the last checkpoint response: read those pages then, and only then.
+    fn poll_response_page(&mut self) -> Option<ServiceRequest> {
+        if !matches!(self.phase, Phase::Suspending) || self.unrecorded_blocked().is_none() {
+            return None;
+        }
+        let marker = self.response_marker.clone()?;
+        let checkpoint_token = self.token.clone()?;
+        self.in_flight = Some(InFlight::ResponsePage);
+        Some(ServiceRequest::GetState {
+            checkpoint_token,
+            marker,
+        })
+    }
+
+    /// A blocked operation the service has no pending record of, if any.
+    fn unrecorded_blocked(&self) -> Option<&OperationIdentity> {
+        self.table
+            .blocked_slots()
+            .find(|slot| !self.record_pends(&slot.identity.id))
+            .map(|slot| &slot.identity)
+    }
+
+    fn record_pends(&self, id: &str) -> bool {
+        self.journal
+            .get(id)
+            .is_some_and(|r| is_pending_status(&r.status))
+    }
+
+    /// Whether PENDING may be returned now: every blocked operation must be recorded on the
+    /// service, or the next invocation would not find what it waits for.
+    fn suspension_check(&self) -> SuspensionCheck {
+        let Some(first) = self.unrecorded_blocked() else {
+            return SuspensionCheck::Ready;
+        };
+        if self.response_marker.is_some() && self.token.is_some() {
+            // The record may be on a page of the last response not read yet.
+            return SuspensionCheck::ReadPages;
+        }
+        let mut any_pending = false;
+        for slot in self.table.blocked_slots() {
+            let id = &slot.identity.id;
+            match self.journal.get(id).map(|r| &r.status) {
+                Some(s) if is_pending_status(s) => any_pending = true,
+                // Finished on the service meanwhile (a timer fired during this invocation):
+                // the next invocation replays it finished.
+                Some(s) if s.is_terminal() || *s == OperationStatus::Ready => {}
+                _ => {
+                    return SuspensionCheck::Refuse(
+                        "CheckpointLost",
+                        format!(
+                            "operation {id} ({}) waits on the service, but the service \
+                             acknowledged its checkpoint without recording it; returning \
+                             PENDING would leave nothing to resume it, so the invocation ends \
+                             and Lambda retries it",
+                            slot.identity.label()
+                        ),
+                    )
+                }
+            }
+        }
+        if any_pending {
+            return SuspensionCheck::Ready;
+        }
+        SuspensionCheck::Refuse(
+            "ResumeRequired",
+            format!(
+                "operation {} ({}) finished on the service while this invocation was \
+                 suspending and nothing else pends, so PENDING would be rejected; the \
+                 invocation ends so that Lambda invokes the function again to continue",
+                first.id,
+                first.label()
+            ),
+        )
+    }
+
     /// A GetDurableExecutionState page arrived.
     pub fn handle_state_page(&mut self, page: ExecutionState) -> Result<(), ExecutionError> {
-        if self.in_flight != Some(InFlight::State) {
-            return Err(ExecutionError::Misuse {
+        match self.in_flight {
+            Some(InFlight::State) => {
+                self.in_flight = None;
+                self.journal.merge(page.operations);
+                self.next_marker = page.next_marker;
+                if self.next_marker.is_none() && matches!(self.phase, Phase::Loading) {
+                    self.finish_loading();
+                }
+                Ok(())
+            }
+            Some(InFlight::ResponsePage) => {
+                self.in_flight = None;
+                self.journal.merge(page.operations);
+                self.response_marker = page.next_marker;
+                Ok(())
+            }
+            _ => Err(ExecutionError::Misuse {
                 what: "a state page arrived that was not requested",
-            });
+            }),
         }
-        self.in_flight = None;
-        self.journal.merge(page.operations);
-        self.next_marker = page.next_marker;
-        if self.next_marker.is_none() && matches!(self.phase, Phase::Loading) {
-            self.finish_loading();
-        }
-        Ok(())
     }
 
     /// A CheckpointDurableExecution call succeeded.
@@ -331,13 +466,17 @@ impl Execution {
         }
         self.in_flight = None;
         self.outbox.acknowledge();
+        self.promote_acknowledged();
         self.token = response.checkpoint_token.filter(|t| !t.is_empty());
         let state = response.new_execution_state;
         self.journal.merge(state.operations);
-        // Further pages of this response are read with the new token.
-        self.next_marker = state.next_marker;
-        if self.token.is_none() && self.next_marker.is_some() {
-            self.next_marker = None;
+        // Further pages of this response are read with the new token, and only when an
+        // operation needs a record from them (see `poll_response_page`).
+        self.response_marker = state.next_marker.filter(|_| self.token.is_some());
+        if self.token.is_none() && self.outbox.has_pending() {
+            // Decided now rather than at the next request, so that a driver whose user code
+            // is parked sees the outcome at once.
+            self.fail_no_token();
         }
         Ok(())
     }
@@ -381,11 +520,24 @@ impl Execution {
                         failure.message
                     ),
                 );
+                self.emit(Event::InvocationEnding {
+                    ending: Ending::Failed,
+                });
                 self.phase = Phase::Finishing {
                     outcome: InvocationOutcome::Output(InvocationOutput::failed(error)),
                     flush: false,
                 };
             }
+        }
+    }
+
+    /// The driver gave up on this invocation (its future was dropped, or its time ran out)
+    /// while user code may still be running somewhere (a blocking handler's thread). From
+    /// now on every operation call is refused, so no further step body runs and nothing
+    /// more is recorded.
+    pub fn handle_abandoned(&mut self) {
+        if !matches!(self.phase, Phase::Done) {
+            self.phase = Phase::Done;
         }
     }
 
@@ -400,7 +552,18 @@ impl Execution {
             }
             Phase::Finishing { .. } => {}
             Phase::Suspending => {
+                match self.suspension_check() {
+                    SuspensionCheck::Ready => {}
+                    SuspensionCheck::ReadPages => return None,
+                    SuspensionCheck::Refuse(error_type, message) => {
+                        self.fail_invocation(error_type, message);
+                        return self.poll_output();
+                    }
+                }
                 self.phase = Phase::Done;
+                self.emit(Event::InvocationEnding {
+                    ending: Ending::Suspended,
+                });
                 return Some(InvocationOutcome::Output(InvocationOutput::pending()));
             }
             Phase::Loading | Phase::Running | Phase::Done => return None,
@@ -419,6 +582,9 @@ impl Execution {
         }
         let output =
             InvocationOutput::failed(ErrorObject::new(error.error_type(), error.to_string()));
+        self.emit(Event::InvocationEnding {
+            ending: Ending::Failed,
+        });
         self.phase = Phase::Finishing {
             outcome: InvocationOutcome::Output(output),
             flush: true,
@@ -429,6 +595,9 @@ impl Execution {
         if matches!(self.phase, Phase::Done) {
             return;
         }
+        self.emit(Event::InvocationEnding {
+            ending: Ending::InvocationFailed,
+        });
         self.phase = Phase::Finishing {
             outcome: InvocationOutcome::Failure(InvocationFailure {
                 error_type: error_type.to_owned(),
@@ -436,6 +605,15 @@ impl Execution {
             }),
             flush: false,
         };
+    }
+
+    fn fail_no_token(&mut self) {
+        self.fail_invocation(
+            "CheckpointUnavailable",
+            "the service returned no checkpoint token, so the remaining updates cannot be \
+             recorded; the execution has probably ended on the service side"
+                .to_owned(),
+        );
     }
 
     fn finish_loading(&mut self) {
@@ -451,7 +629,7 @@ impl Execution {
             self.fail_execution(&error);
             return;
         }
-        self.replaying = self.journal.start_replay() > 0;
+        self.journal.start_replay();
         self.phase = Phase::Running;
     }
 
@@ -477,5 +655,24 @@ impl Execution {
             error,
             ..OperationUpdate::new(self.execution_id.clone(), OperationType::Execution, action)
         }
+    }
+}
+
+enum SuspensionCheck {
+    Ready,
+    ReadPages,
+    Refuse(&'static str, String),
+}
+
+/// Statuses under which an operation waits on the service, so that PENDING is valid.
+fn is_pending_status(status: &OperationStatus) -> bool {
+    matches!(status, OperationStatus::Started | OperationStatus::Pending)
+}
+
+fn ending_of(output: &InvocationOutput) -> Ending {
+    match output.status {
+        InvocationStatus::Succeeded => Ending::Succeeded,
+        InvocationStatus::Pending => Ending::Suspended,
+        _ => Ending::Failed,
     }
 }

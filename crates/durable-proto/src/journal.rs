@@ -15,11 +15,34 @@ impl ContextRef {
 }
 
 #[derive(Debug)]
-struct ContextState {
+pub(crate) struct ContextState {
     /// The CONTEXT operation's id; `None` for the root.
-    id: Option<String>,
+    pub(crate) id: Option<String>,
     /// Operations started so far in this context.
-    started: u32,
+    pub(crate) started: u32,
+    /// Operations recorded in this context by earlier invocations.
+    prior: u32,
+    /// Whether the code in this context is re-tracing recorded operations.
+    pub(crate) replaying: bool,
+    /// Operations of this context being worked on (running, awaiting an acknowledgement,
+    /// blocked on the service).
+    pub(crate) active: usize,
+    /// Whether an operation of this context finished while others were active: from then
+    /// until none is active, a new operation's id would depend on timing.
+    pub(crate) mixed: bool,
+}
+
+impl ContextState {
+    fn new(id: Option<String>, prior: u32) -> Self {
+        Self {
+            id,
+            started: 0,
+            prior,
+            replaying: prior > 0,
+            active: 0,
+            mixed: false,
+        }
+    }
 }
 
 /// What the user code asks for, before an id is assigned.
@@ -43,8 +66,8 @@ pub(crate) struct Journal {
     records: Vec<Operation>,
     index: IdIndex,
     contexts: Vec<ContextState>,
-    /// Operations recorded by earlier invocations that the code has not asked for yet.
-    unclaimed_prior: usize,
+    /// Records of earlier invocations per child context id, counted once when replay starts.
+    prior_children: std::collections::HashMap<String, u32>,
 }
 
 impl Journal {
@@ -52,11 +75,8 @@ impl Journal {
         let mut journal = Self {
             records: Vec::new(),
             index: IdIndex::default(),
-            contexts: vec![ContextState {
-                id: None,
-                started: 0,
-            }],
-            unclaimed_prior: 0,
+            contexts: vec![ContextState::new(None, 0)],
+            prior_children: std::collections::HashMap::new(),
         };
         journal.merge(operations);
         journal
@@ -115,20 +135,31 @@ impl Journal {
             .map(|pos| &self.records[pos])
     }
 
-    /// Marks every operation recorded so far (other than EXECUTION) as prior work that
-    /// replay re-traces; returns how many there are.
+    /// Counts the operations recorded so far (other than EXECUTION) per context: the work
+    /// replay re-traces. Returns how many there are.
     pub(crate) fn start_replay(&mut self) -> usize {
-        self.unclaimed_prior = self
-            .records
-            .iter()
-            .filter(|op| op.operation_type != OperationType::Execution)
-            .count();
-        self.unclaimed_prior
+        let mut root = 0u32;
+        let mut total = 0;
+        for op in &self.records {
+            if op.operation_type == OperationType::Execution {
+                continue;
+            }
+            total += 1;
+            match &op.parent_id {
+                None => root += 1,
+                Some(p) => *self.prior_children.entry(p.clone()).or_default() += 1,
+            }
+        }
+        self.contexts[0] = ContextState::new(None, root);
+        total
     }
 
-    /// Prior operations the code has not asked for yet.
-    pub(crate) fn unclaimed_prior(&self) -> usize {
-        self.unclaimed_prior
+    pub(crate) fn context(&self, ctx: ContextRef) -> Option<&ContextState> {
+        self.contexts.get(ctx.0 as usize)
+    }
+
+    pub(crate) fn context_mut(&mut self, ctx: ContextRef) -> Option<&mut ContextState> {
+        self.contexts.get_mut(ctx.0 as usize)
     }
 
     /// Finds the EXECUTION operation: by id (the ARN's last segment); failing that, the only
@@ -150,12 +181,9 @@ impl Journal {
     }
 
     /// Registers a child context whose CONTEXT operation has id `id`.
-    #[allow(dead_code)] // used by child contexts, map and parallel
     pub(crate) fn open_context(&mut self, id: String) -> ContextRef {
-        self.contexts.push(ContextState {
-            id: Some(id),
-            started: 0,
-        });
+        let prior = self.prior_children.get(&id).copied().unwrap_or(0);
+        self.contexts.push(ContextState::new(Some(id), prior));
         ContextRef((self.contexts.len() - 1) as u32)
     }
 
@@ -180,9 +208,11 @@ impl Journal {
             .index
             .find(&self.records, &id)
             .map(|pos| &self.records[pos]);
-        if record.is_some() {
-            self.unclaimed_prior = self.unclaimed_prior.saturating_sub(1);
-        }
+        // Replay in this context ends at the first operation that is not finished on record,
+        // or once every recorded operation of the context has been asked for.
+        context.replaying = context.replaying
+            && context.started < context.prior
+            && record.is_some_and(|r| r.status.is_terminal());
         if let Some(rec) = record {
             // A record without a sub-type predates sub-types; type, name and parent still
             // have to match.
@@ -224,12 +254,18 @@ fn normalized(name: Option<&str>) -> Option<&str> {
     name.filter(|n| !n.is_empty())
 }
 
-/// Checks a user-given name against the service's rule (1..=256 printable ASCII) and
-/// normalizes `Some("")` to `None`.
+/// Checks a user-given name against the service's rule (1..=256 printable ASCII). An empty
+/// name is refused: pass `None` for an unnamed operation.
 pub(crate) fn validate_name(name: Option<&str>) -> Result<Option<&str>, ExecutionError> {
-    let Some(name) = normalized(name) else {
+    let Some(name) = name else {
         return Ok(None);
     };
+    if name.is_empty() {
+        return Err(ExecutionError::InvalidName {
+            name: String::new(),
+            reason: "names must not be empty (use an unnamed operation instead)",
+        });
+    }
     if name.len() > 256 {
         return Err(ExecutionError::InvalidName {
             name: name.chars().take(64).collect::<String>() + "…",

@@ -1,14 +1,19 @@
 //! Sans-IO replay engine for AWS Lambda durable functions.
 
 mod api_failure;
+mod begin;
 mod checkpoint;
 mod config;
+mod context;
 mod error;
+mod event;
 mod execution;
 mod ids;
 mod journal;
+mod operation;
 mod retry;
 mod rng;
+mod size;
 mod step;
 mod wait;
 mod wire;
@@ -16,7 +21,10 @@ mod wire;
 pub use api_failure::{ApiFailure, FailureClass};
 pub use checkpoint::FlushTicket;
 pub use config::ExecutionConfig;
+pub use context::{ContextStart, CHILD_CONTEXT_SUB_TYPE};
 pub use error::{ExecutionError, OperationShape};
+pub use event::{Ending, Event};
+pub use operation::{OperationHandle, OperationIdentity, OperationState};
 pub use execution::{Execution, InvocationFailure, InvocationOutcome, ServiceRequest};
 pub use ids::is_valid_operation_id;
 pub use journal::ContextRef;
@@ -24,7 +32,10 @@ pub use journal::ContextRef;
 pub use rand_core::RngCore;
 pub use retry::*;
 pub use rng::SeededRng;
-pub use step::{OperationRef, StepEnd, StepRequest, StepResult, StepSemantics, StepStart};
+pub use step::{
+    OperationResult, StepEnd, StepOutcome, StepRequest, StepSemantics, StepStart,
+    PAYLOAD_TOO_LARGE_ERROR_TYPE, SERIALIZATION_ERROR_TYPE, STEP_INTERRUPTED_ERROR_TYPE,
+};
 pub use wait::WaitStart;
 pub use wire::*;
 #[cfg(test)]

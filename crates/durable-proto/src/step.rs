@@ -12,19 +12,28 @@
 //!  STARTED on replay, at-most-once  ─▶ StepInterruptedError through the strategy (RETRY or FAIL)
 //! ```
 
-use rand_core::RngCore;
-
+use crate::begin::Kind;
 use crate::checkpoint::FlushTicket;
 use crate::error::ExecutionError;
+use crate::event::Event;
 use crate::execution::Execution;
-use crate::journal::{validate_name, ContextRef, Request};
+use crate::journal::ContextRef;
+use crate::operation::{OperationHandle, OperationState};
 use crate::retry::{delay_to_wire_seconds, RetryDecision, RetryStrategy};
-use crate::wire::{
-    ErrorObject, OperationAction, OperationStatus, OperationType, OperationUpdate, StepOptions,
-};
+use crate::size::fit_error;
+use crate::wire::{ErrorObject, OperationAction, OperationStatus, OperationType, StepOptions};
 
 /// The sub-type label of plain steps.
 pub(crate) const STEP_SUB_TYPE: &str = "Step";
+
+/// The `ErrorType` recorded when a step's value cannot be serialized.
+pub const SERIALIZATION_ERROR_TYPE: &str = "SerializationError";
+
+/// The `ErrorType` recorded when a step's value exceeds the per-operation limit.
+pub const PAYLOAD_TOO_LARGE_ERROR_TYPE: &str = "PayloadTooLarge";
+
+/// The `ErrorType` an interrupted at-most-once attempt is reported with.
+pub const STEP_INTERRUPTED_ERROR_TYPE: &str = "StepInterruptedError";
 
 /// When a step's body may run relative to its START checkpoint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,37 +47,36 @@ pub enum StepSemantics {
     AtMostOncePerRetry,
 }
 
-/// A handle to an operation started in this invocation, for reporting its outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OperationRef(pub(crate) u32);
-
 /// What the user code asks for when it calls a step.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct StepRequest<'a> {
-    /// The step's name (optional; 1..=256 printable ASCII).
+    /// The step's name (1..=256 printable ASCII), or `None` for an unnamed step.
     pub name: Option<&'a str>,
     /// The step's semantics.
     pub semantics: StepSemantics,
-    /// Decides retries, including for an interrupted at-most-once attempt.
-    pub strategy: &'a dyn RetryStrategy,
 }
 
-/// The result of a finished step: the serialized value (absent for a recorded null) or
-/// the error.
-pub type StepResult = Result<Option<String>, ErrorObject>;
+/// A finished operation's result: the serialized value (absent for a recorded null) or
+/// the recorded error.
+pub type OperationResult = Result<Option<String>, ErrorObject>;
 
 /// What the driver does when user code calls a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StepStart {
     /// The step already finished: hand this result to the user code without running it.
-    Done(StepResult),
-    /// Run the body for `attempt` (1-based) and report with
-    /// [`Execution::handle_step_outcome`]. If `wait_for` is set, the body must not start
-    /// until that ticket is acknowledged.
+    Done {
+        /// The operation.
+        op: OperationHandle,
+        /// Its result.
+        result: OperationResult,
+    },
+    /// Run the body for `attempt` (1-based): call [`Execution::start_attempt`] right before
+    /// it runs and report with [`Execution::handle_step_outcome`]. If `wait_for` is set,
+    /// the body must not start until that ticket is acknowledged.
     Run {
-        /// The handle to report the outcome with.
-        op: OperationRef,
+        /// The operation.
+        op: OperationHandle,
         /// The attempt about to run (1 for the first).
         attempt: u32,
         /// A checkpoint that must be acknowledged before the body runs.
@@ -76,7 +84,32 @@ pub enum StepStart {
     },
     /// The step waits for a retry timer on the service; this branch of user code cannot
     /// proceed in this invocation.
-    Suspend,
+    Blocked {
+        /// The operation.
+        op: OperationHandle,
+    },
+}
+
+impl StepStart {
+    /// The operation this answer is about.
+    pub fn op(&self) -> OperationHandle {
+        match self {
+            Self::Done { op, .. } | Self::Run { op, .. } | Self::Blocked { op } => *op,
+        }
+    }
+}
+
+/// How a step's body ended, as the front end saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StepOutcome {
+    /// The body returned a value, serialized to this text.
+    Value(String),
+    /// The body failed (or panicked) with this error; the retry strategy decides.
+    Error(ErrorObject),
+    /// The body returned a value that the serializer refused, with its message. Never
+    /// retried: the same value would fail again.
+    Unserializable(String),
 }
 
 /// What happens after a step's body finished.
@@ -84,145 +117,107 @@ pub enum StepStart {
 #[non_exhaustive]
 pub enum StepEnd {
     /// The step finished with this result.
-    Done(StepResult),
+    Done(OperationResult),
     /// A retry is scheduled on the service; this branch cannot proceed in this invocation.
-    Suspend,
-}
-
-/// A step started in this invocation.
-#[derive(Debug)]
-pub(crate) struct LiveOp {
-    id: String,
-    parent_id: Option<String>,
-    name: Option<String>,
-    attempt: u32,
-    running: bool,
-}
-
-impl LiveOp {
-    fn update(&self, action: OperationAction) -> OperationUpdate {
-        OperationUpdate {
-            parent_id: self.parent_id.clone(),
-            name: self.name.clone(),
-            sub_type: Some(STEP_SUB_TYPE.to_owned()),
-            ..OperationUpdate::new(self.id.clone(), OperationType::Step, action)
-        }
-    }
+    Blocked,
 }
 
 impl Execution {
     /// The user code calls a step in context `ctx`.
     ///
     /// The id is assigned now, in call order, so steps created together (e.g. joined
-    /// futures) get deterministic ids whatever order they later finish in. `rng` is used
-    /// only when an interrupted at-most-once attempt must be rescheduled with jitter.
-    pub fn step(
+    /// futures) get deterministic ids whatever order they later finish in. `strategy`
+    /// decides only when an interrupted at-most-once attempt must be rescheduled; jitter
+    /// comes from the engine's seeded RNG.
+    pub fn begin_step(
         &mut self,
         ctx: ContextRef,
         request: StepRequest<'_>,
-        rng: &mut dyn RngCore,
+        strategy: &dyn RetryStrategy,
     ) -> Result<StepStart, ExecutionError> {
-        self.ensure_running()?;
-        let name = validate_name(request.name)?;
-        let claimed = self.journal.claim(
-            ctx,
-            &Request {
-                operation_type: OperationType::Step,
-                sub_type: STEP_SUB_TYPE,
-                name,
-            },
-        );
-        let claim = match claimed {
-            Ok(c) => c,
-            Err(e) => {
-                self.fail_execution(&e);
-                return Err(e);
-            }
+        let kind = Kind {
+            operation_type: OperationType::Step,
+            sub_type: STEP_SUB_TYPE,
         };
-        let record = claim.record.map(|r| {
-            let details = r.step_details.as_ref();
-            (
-                r.status.clone(),
-                details.map_or(0, |d| d.attempt),
-                details.and_then(|d| d.result.clone()),
-                details.and_then(|d| d.error.clone()),
-            )
-        });
-        if !matches!(&record, Some((s, ..)) if s.is_terminal()) {
-            self.replaying = false;
-        }
-        let mut live = LiveOp {
-            id: claim.id,
-            parent_id: claim.parent_id,
-            name: name.map(str::to_owned),
-            attempt: 1,
-            running: false,
+        let begun = self.begin(ctx, kind, request.name)?;
+        let (op, record) = (begun.op, begun.record);
+        let Some(status) = record.status else {
+            return Ok(self.queue_attempt(op, request.semantics, true));
         };
-        let (status, finished_attempts, result, error) = match record {
-            None => return Ok(self.start_attempt(live, request.semantics, true)),
-            Some(r) => r,
-        };
-        // A corrupt or hostile record must not overflow the counter.
-        live.attempt = finished_attempts.saturating_add(1);
         match status {
-            OperationStatus::Succeeded => Ok(StepStart::Done(Ok(result))),
+            OperationStatus::Succeeded => {
+                self.finish(op, OperationStatus::Succeeded);
+                Ok(StepStart::Done {
+                    op,
+                    result: Ok(record.result),
+                })
+            }
             OperationStatus::Failed
             | OperationStatus::Cancelled
             | OperationStatus::TimedOut
-            | OperationStatus::Stopped => Ok(StepStart::Done(Err(error.unwrap_or_else(|| {
-                ErrorObject::new(
-                    "StepFailed",
-                    format!("step {} ended with status {status}", live.id),
-                )
-            })))),
-            OperationStatus::Pending => {
-                self.blocked += 1;
-                Ok(StepStart::Suspend)
+            | OperationStatus::Stopped => {
+                let id = self.slot(op)?.identity.id.clone();
+                self.finish(op, status.clone());
+                Ok(StepStart::Done {
+                    op,
+                    result: Err(record.error.unwrap_or_else(|| {
+                        ErrorObject::new("StepFailed", format!("step {id} ended with status {status}"))
+                    })),
+                })
             }
-            OperationStatus::Ready => Ok(self.start_attempt(live, request.semantics, true)),
+            OperationStatus::Pending => {
+                self.block(op);
+                Ok(StepStart::Blocked { op })
+            }
+            OperationStatus::Ready => Ok(self.queue_attempt(op, request.semantics, true)),
             OperationStatus::Started => match request.semantics {
                 StepSemantics::AtLeastOncePerRetry => {
-                    Ok(self.start_attempt(live, request.semantics, false))
+                    Ok(self.queue_attempt(op, request.semantics, false))
                 }
                 StepSemantics::AtMostOncePerRetry => {
+                    let slot = self.slot(op)?;
                     let error = ErrorObject::new(
-                        "StepInterruptedError",
+                        STEP_INTERRUPTED_ERROR_TYPE,
                         format!(
                             "attempt {} of step {} was interrupted before its result was \
                              recorded; at-most-once semantics forbid running it again",
-                            live.attempt,
-                            name.unwrap_or(&live.id)
+                            slot.attempt,
+                            slot.identity.label()
                         ),
                     );
-                    let base = live.update(OperationAction::Fail);
-                    let end = self.fail_attempt(base, live.attempt, error, request.strategy, rng);
-                    Ok(match end {
-                        StepEnd::Done(r) => StepStart::Done(r),
-                        StepEnd::Suspend => StepStart::Suspend,
+                    Ok(match self.fail_attempt(op, error, strategy) {
+                        StepEnd::Done(result) => StepStart::Done { op, result },
+                        StepEnd::Blocked => StepStart::Blocked { op },
                     })
                 }
             },
             OperationStatus::Unknown(s) => {
                 let e = ExecutionError::UnsupportedStatus {
-                    id: live.id,
+                    id: self.slot(op)?.identity.id.clone(),
                     operation_type: OperationType::Step,
                     status: s,
                 };
+                self.release(op);
                 self.fail_execution(&e);
                 Err(e)
             }
         }
     }
 
-    fn start_attempt(
+    fn queue_attempt(
         &mut self,
-        mut live: LiveOp,
+        op: OperationHandle,
         semantics: StepSemantics,
         send_start: bool,
     ) -> StepStart {
+        let Some(slot) = self.table.get(op) else {
+            return StepStart::Blocked { op };
+        };
+        let attempt = slot.attempt;
         let mut wait_for = None;
         if send_start {
-            let ticket = self.outbox.push(live.update(OperationAction::Start));
+            let update = slot.identity.update(OperationAction::Start);
+            let ticket = self.outbox.push(update);
             if semantics == StepSemantics::AtMostOncePerRetry {
                 wait_for = Some(ticket);
             }
@@ -234,104 +229,124 @@ impl Execution {
                 self.outbox.last_ticket().0.saturating_sub(bound),
             ));
         }
-        live.running = true;
-        self.running += 1;
-        let attempt = live.attempt;
-        self.live.push(live);
+        if let Some(ticket) = wait_for {
+            self.transition(op, OperationState::AwaitingAck(ticket));
+        }
         StepStart::Run {
-            op: OperationRef((self.live.len() - 1) as u32),
+            op,
             attempt,
             wait_for,
         }
     }
 
-    /// The body of a running step finished: `Ok` with the serialized value or `Err` with
-    /// the error. On error, `strategy` decides whether to retry (drawing jitter from `rng`).
+    /// User code is about to run the body of step `op` (after its `wait_for` ticket, if
+    /// any, was acknowledged). Returns the attempt number; refused once the invocation is
+    /// ending or if the step is not waiting to run, so that no body runs that could not be
+    /// recorded.
+    pub fn start_attempt(&mut self, op: OperationHandle) -> Result<u32, ExecutionError> {
+        self.ensure_running()?;
+        let slot = self.slot(op)?;
+        let attempt = slot.attempt;
+        match slot.state {
+            OperationState::Created => {}
+            OperationState::AwaitingAck(t) if self.outbox.is_acknowledged(t) => {}
+            OperationState::AwaitingAck(_) => {
+                return Err(ExecutionError::Misuse {
+                    what: "a step body was started before its START was acknowledged",
+                })
+            }
+            _ => {
+                return Err(ExecutionError::Misuse {
+                    what: "a step body was started twice",
+                })
+            }
+        }
+        self.transition(op, OperationState::Running);
+        self.emit(Event::AttemptStarted { op, attempt });
+        Ok(attempt)
+    }
+
+    /// The body of a running step finished. On error, the step's `strategy` decides
+    /// whether to retry (drawing jitter from the engine's RNG); an unserializable value is
+    /// never retried.
     pub fn handle_step_outcome(
         &mut self,
-        op: OperationRef,
-        outcome: Result<String, ErrorObject>,
+        op: OperationHandle,
+        outcome: StepOutcome,
         strategy: &dyn RetryStrategy,
-        rng: &mut dyn RngCore,
     ) -> Result<StepEnd, ExecutionError> {
-        self.finish_running(op)?;
-        self.ensure_running()?;
-        let limit = self.config.max_operation_payload_bytes;
-        let Some(live) = self.live.get(op.0 as usize) else {
+        self.leave_body(op);
+        let slot = self.slot(op)?;
+        if slot.state != OperationState::Running {
             return Err(ExecutionError::Misuse {
-                what: "unknown step handle",
+                what: "a step outcome was reported for a step that is not running",
             });
-        };
+        }
+        if let Err(e) = self.ensure_running() {
+            self.release(op);
+            return Err(e);
+        }
+        let limit = self.config.max_operation_payload_bytes;
+        let attempt = slot.attempt;
+        let label = format!("{:?} (id {})", slot.identity.label(), slot.identity.id);
         match outcome {
-            Ok(payload) if payload.len() <= limit => {
-                let mut update = live.update(OperationAction::Succeed);
+            StepOutcome::Value(payload) if payload.len() <= limit => {
+                let mut update = slot.identity.update(OperationAction::Succeed);
                 update.payload = Some(payload.clone());
                 self.outbox.push(update);
+                self.emit(Event::AttemptFinished {
+                    op,
+                    attempt,
+                    failed: false,
+                    retry_after: None,
+                });
+                self.finish(op, OperationStatus::Succeeded);
                 Ok(StepEnd::Done(Ok(Some(payload))))
             }
-            Ok(payload) => {
+            StepOutcome::Value(payload) => {
                 let error = ErrorObject::new(
-                    "PayloadTooLarge",
+                    PAYLOAD_TOO_LARGE_ERROR_TYPE,
                     format!(
-                        "the serialized result of step {} is {} bytes, above the {limit}-byte \
-                         limit for one operation; return a smaller value or a reference to \
-                         where the data is stored",
-                        live.name.as_deref().unwrap_or(&live.id),
+                        "the serialized result of step {label} is {} bytes, above the \
+                         {limit}-byte limit for one operation; return a smaller value or a \
+                         reference to where the data is stored",
                         payload.len()
                     ),
                 );
-                let mut update = live.update(OperationAction::Fail);
-                update.error = Some(error.clone());
-                self.outbox.push(update);
-                Ok(StepEnd::Done(Err(error)))
+                Ok(self.fail_final(op, error))
             }
-            Err(error) => {
-                let (base, attempt) = (live.update(OperationAction::Fail), live.attempt);
-                Ok(self.fail_attempt(base, attempt, error, strategy, rng))
+            StepOutcome::Unserializable(message) => {
+                let error = ErrorObject::new(
+                    SERIALIZATION_ERROR_TYPE,
+                    format!("the result of step {label} could not be serialized: {message}"),
+                );
+                Ok(self.fail_final(op, error))
             }
+            StepOutcome::Error(error) => Ok(self.fail_attempt(op, error, strategy)),
         }
     }
 
-    /// The id of a step started in this invocation.
-    pub fn step_id(&self, op: OperationRef) -> Option<&str> {
-        self.live.get(op.0 as usize).map(|l| l.id.as_str())
+    /// Fails the step for good with `error`, whatever its strategy says.
+    fn fail_final(&mut self, op: OperationHandle, error: ErrorObject) -> StepEnd {
+        self.fail_attempt(op, error, &crate::retry::RetryPolicy::none())
     }
 
-    /// The user code dropped a running step without waiting for its body (for example a
-    /// `select!` that took another branch). The step stops counting as running.
-    pub fn abandon_step(&mut self, op: OperationRef) {
-        let _ = self.finish_running(op);
-    }
-
-    fn finish_running(&mut self, op: OperationRef) -> Result<(), ExecutionError> {
-        let live = self
-            .live
-            .get_mut(op.0 as usize)
-            .ok_or(ExecutionError::Misuse {
-                what: "unknown step handle",
-            })?;
-        if !live.running {
-            return Err(ExecutionError::Misuse {
-                what: "a step outcome was reported twice",
-            });
-        }
-        live.running = false;
-        self.running -= 1;
-        Ok(())
-    }
-
-    /// Routes a failed (or interrupted) attempt through the strategy: RETRY and suspend, or
+    /// Routes a failed (or interrupted) attempt through the strategy: RETRY and block, or
     /// FAIL.
     fn fail_attempt(
         &mut self,
-        mut update: OperationUpdate,
-        attempt: u32,
+        op: OperationHandle,
         error: ErrorObject,
         strategy: &dyn RetryStrategy,
-        rng: &mut dyn RngCore,
     ) -> StepEnd {
         let error = fit_error(error, self.config.max_operation_payload_bytes);
-        match strategy.decide(&error, attempt, rng) {
+        let Some(slot) = self.table.get(op) else {
+            return StepEnd::Blocked;
+        };
+        let attempt = slot.attempt;
+        let mut update = slot.identity.update(OperationAction::Fail);
+        let decision = strategy.decide(&error, attempt, &mut self.rng);
+        match decision {
             RetryDecision::Retry { delay } => {
                 update.action = OperationAction::Retry;
                 update.error = Some(error);
@@ -339,60 +354,27 @@ impl Execution {
                     next_attempt_delay_seconds: Some(delay_to_wire_seconds(delay)),
                 });
                 self.outbox.push(update);
-                self.blocked += 1;
-                StepEnd::Suspend
+                self.emit(Event::AttemptFinished {
+                    op,
+                    attempt,
+                    failed: true,
+                    retry_after: Some(delay),
+                });
+                self.block(op);
+                StepEnd::Blocked
             }
             RetryDecision::Stop => {
-                update.action = OperationAction::Fail;
                 update.error = Some(error.clone());
                 self.outbox.push(update);
+                self.emit(Event::AttemptFinished {
+                    op,
+                    attempt,
+                    failed: true,
+                    retry_after: None,
+                });
+                self.finish(op, OperationStatus::Failed);
                 StepEnd::Done(Err(error))
             }
         }
     }
-}
-
-/// Shrinks an error so that its fields fit in `limit` bytes, cutting the stack trace first,
-/// then the data, then the message (on character boundaries).
-pub(crate) fn fit_error(mut error: ErrorObject, limit: usize) -> ErrorObject {
-    fn size(e: &ErrorObject) -> usize {
-        e.error_type.as_ref().map_or(0, String::len)
-            + e.error_message.as_ref().map_or(0, String::len)
-            + e.error_data.as_ref().map_or(0, String::len)
-            + e.stack_trace
-                .as_ref()
-                .map_or(0, |s| s.iter().map(|l| l.len() + 4).sum())
-    }
-    fn cut(s: &mut String, keep: usize) {
-        if s.len() > keep {
-            let mut end = keep;
-            while !s.is_char_boundary(end) {
-                end -= 1;
-            }
-            s.truncate(end);
-            s.push('…');
-        }
-    }
-    if size(&error) <= limit {
-        return error;
-    }
-    error.stack_trace = None;
-    if let Some(t) = error.error_type.as_mut() {
-        cut(t, 256);
-    }
-    if size(&error) > limit {
-        error.error_data = None;
-    }
-    if size(&error) > limit {
-        let room = limit.saturating_sub(
-            size(&ErrorObject {
-                error_message: None,
-                ..error.clone()
-            }) + 8,
-        );
-        if let Some(m) = error.error_message.as_mut() {
-            cut(m, room);
-        }
-    }
-    error
 }

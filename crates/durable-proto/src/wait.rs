@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
+use crate::begin::Kind;
 use crate::error::ExecutionError;
 use crate::execution::Execution;
-use crate::journal::{validate_name, ContextRef, Request};
-use crate::wire::{OperationAction, OperationStatus, OperationType, OperationUpdate, WaitOptions};
+use crate::journal::ContextRef;
+use crate::operation::OperationHandle;
+use crate::wire::{OperationAction, OperationStatus, OperationType, WaitOptions};
 
 /// The sub-type label of waits.
 pub(crate) const WAIT_SUB_TYPE: &str = "Wait";
@@ -19,80 +21,80 @@ pub(crate) const MAX_WAIT_SECONDS: u64 = 31_622_400;
 #[non_exhaustive]
 pub enum WaitStart {
     /// The wait is over: continue.
-    Elapsed,
+    Elapsed {
+        /// The operation.
+        op: OperationHandle,
+    },
     /// The timer runs on the service; this branch of user code cannot proceed in this
     /// invocation.
-    Suspend,
+    Blocked {
+        /// The operation.
+        op: OperationHandle,
+    },
+}
+
+/// The whole seconds a wait of `duration` lasts on the wire: rounded up, so a wait never
+/// ends early. Zero and anything above 366 days are refused.
+pub(crate) fn wait_seconds(duration: Duration) -> Result<u32, ExecutionError> {
+    let seconds = duration
+        .as_secs()
+        .saturating_add(u64::from(duration.subsec_nanos() > 0));
+    if seconds == 0 || seconds > MAX_WAIT_SECONDS {
+        return Err(ExecutionError::InvalidWaitDuration {
+            millis: duration.as_millis(),
+        });
+    }
+    Ok(seconds as u32)
 }
 
 impl Execution {
     /// The user code waits for `duration` in context `ctx`.
     ///
-    /// The duration goes on the wire in whole seconds, rounded up; it must be at least one
-    /// second and at most 366 days.
-    pub fn wait(
+    /// The duration goes on the wire in whole seconds, rounded up (500 ms waits 1 s, 1.5 s
+    /// waits 2 s); it must be above zero and at most 366 days.
+    pub fn begin_wait(
         &mut self,
         ctx: ContextRef,
         name: Option<&str>,
         duration: Duration,
     ) -> Result<WaitStart, ExecutionError> {
         self.ensure_running()?;
-        let name = validate_name(name)?;
-        let seconds = duration
-            .as_secs()
-            .saturating_add(u64::from(duration.subsec_nanos() > 0));
-        if duration < Duration::from_secs(1) || seconds > MAX_WAIT_SECONDS {
-            return Err(ExecutionError::InvalidWaitDuration {
-                millis: duration.as_millis(),
-            });
-        }
-        let claimed = self.journal.claim(
-            ctx,
-            &Request {
-                operation_type: OperationType::Wait,
-                sub_type: WAIT_SUB_TYPE,
-                name,
-            },
-        );
-        let claim = match claimed {
-            Ok(c) => c,
-            Err(e) => {
-                self.fail_execution(&e);
-                return Err(e);
-            }
+        let seconds = wait_seconds(duration)?;
+        let kind = Kind {
+            operation_type: OperationType::Wait,
+            sub_type: WAIT_SUB_TYPE,
         };
-        let status = claim.record.map(|r| r.status.clone());
-        match status {
+        let begun = self.begin(ctx, kind, name)?;
+        let op = begun.op;
+        match begun.record.status {
             None => {
-                self.replaying = false;
-                self.outbox.push(OperationUpdate {
-                    parent_id: claim.parent_id,
-                    name: name.map(str::to_owned),
-                    sub_type: Some(WAIT_SUB_TYPE.to_owned()),
-                    wait_options: Some(WaitOptions {
-                        wait_seconds: Some(seconds as u32),
-                    }),
-                    ..OperationUpdate::new(claim.id, OperationType::Wait, OperationAction::Start)
+                let mut update = self.slot(op)?.identity.update(OperationAction::Start);
+                update.wait_options = Some(WaitOptions {
+                    wait_seconds: Some(seconds),
                 });
-                self.blocked += 1;
-                Ok(WaitStart::Suspend)
+                self.outbox.push(update);
+                self.block(op);
+                Ok(WaitStart::Blocked { op })
             }
             Some(OperationStatus::Started | OperationStatus::Pending | OperationStatus::Ready) => {
-                self.replaying = false;
-                self.blocked += 1;
-                Ok(WaitStart::Suspend)
+                self.block(op);
+                Ok(WaitStart::Blocked { op })
             }
             Some(OperationStatus::Unknown(s)) => {
                 let e = ExecutionError::UnsupportedStatus {
-                    id: claim.id,
+                    id: self.slot(op)?.identity.id.clone(),
                     operation_type: OperationType::Wait,
                     status: s,
                 };
+                self.release(op);
                 self.fail_execution(&e);
                 Err(e)
             }
             // SUCCEEDED, or ended some other way (cancelled, …): the wait is over.
-            Some(_) => Ok(WaitStart::Elapsed),
+            Some(status) => {
+                self.finish(op, status);
+                Ok(WaitStart::Elapsed { op })
+            }
         }
     }
 }

@@ -196,6 +196,19 @@ impl FakeService {
                     scheduled_end_timestamp: Some(Timestamp(now + i64::from(secs) * 1000)),
                 }));
             }
+            (OperationType::Context, OperationAction::Start) => {}
+            (OperationType::Context, OperationAction::Succeed | OperationAction::Fail) => {
+                assert_eq!(op.status, OperationStatus::Started, "completion of context {}", u.id);
+                let d = op.context_details.get_or_insert_with(Default::default);
+                if u.action == OperationAction::Succeed {
+                    op.status = OperationStatus::Succeeded;
+                    d.result = u.payload.clone();
+                    d.replay_children = u.context_options.as_ref().and_then(|o| o.replay_children);
+                } else {
+                    op.status = OperationStatus::Failed;
+                    d.error = u.error.clone();
+                }
+            }
             (OperationType::Execution, OperationAction::Succeed | OperationAction::Fail) => {
                 op.status = if u.action == OperationAction::Succeed {
                     OperationStatus::Succeeded
@@ -248,7 +261,8 @@ pub(crate) enum Event {
 pub(crate) struct Ctx<'s> {
     pub(crate) exec: Execution,
     svc: &'s mut FakeService,
-    rng: SeededRng,
+    /// The context operations are begun in.
+    pub(crate) context: ContextRef,
     pub(crate) events: Vec<Event>,
     /// Checkpoint calls this invocation may still make before the process dies.
     crash_after: Option<usize>,
@@ -299,24 +313,19 @@ impl Ctx<'_> {
         semantics: StepSemantics,
         strategy: &dyn RetryStrategy,
         body: impl FnOnce(u32) -> Result<String, ErrorObject>,
-    ) -> Result<StepResult, Stop> {
+    ) -> Result<OperationResult, Stop> {
         let request = StepRequest {
             name: Some(name),
             semantics,
-            strategy,
         };
         let start = self
             .exec
-            .step(ContextRef::ROOT, request, &mut self.rng)
+            .begin_step(self.context, request, strategy)
             .map_err(Stop::Fatal)?;
         match start {
-            StepStart::Done(r) => Ok(r),
-            StepStart::Suspend => Err(Stop::Suspended),
-            StepStart::Run {
-                op,
-                attempt,
-                wait_for,
-            } => {
+            StepStart::Done { result, .. } => Ok(result),
+            StepStart::Blocked { .. } => Err(Stop::Suspended),
+            StepStart::Run { op, wait_for, .. } => {
                 if let Some(t) = wait_for {
                     self.pump();
                     if self.crashed {
@@ -330,15 +339,19 @@ impl Ctx<'_> {
                 if self.crashed {
                     return Err(Stop::Crashed);
                 }
+                let attempt = self.exec.start_attempt(op).map_err(Stop::Fatal)?;
                 self.events.push(Event::Body(name.to_owned(), attempt));
-                let outcome = body(attempt);
+                let outcome = match body(attempt) {
+                    Ok(v) => StepOutcome::Value(v),
+                    Err(e) => StepOutcome::Error(e),
+                };
                 match self
                     .exec
-                    .handle_step_outcome(op, outcome, strategy, &mut self.rng)
+                    .handle_step_outcome(op, outcome, strategy)
                     .map_err(Stop::Fatal)?
                 {
                     StepEnd::Done(r) => Ok(r),
-                    StepEnd::Suspend => Err(Stop::Suspended),
+                    StepEnd::Blocked => Err(Stop::Suspended),
                 }
             }
         }
@@ -347,16 +360,43 @@ impl Ctx<'_> {
     pub(crate) fn wait(&mut self, name: &str, seconds: u64) -> Result<(), Stop> {
         match self
             .exec
-            .wait(
-                ContextRef::ROOT,
+            .begin_wait(
+                self.context,
                 Some(name),
                 std::time::Duration::from_secs(seconds),
             )
             .map_err(Stop::Fatal)?
         {
-            WaitStart::Elapsed => Ok(()),
-            WaitStart::Suspend => Err(Stop::Suspended),
+            WaitStart::Elapsed { .. } => Ok(()),
+            WaitStart::Blocked { .. } => Err(Stop::Suspended),
         }
+    }
+
+    /// A child context running `body` with this `Ctx` switched into it.
+    pub(crate) fn child(
+        &mut self,
+        name: &str,
+        body: impl FnOnce(&mut Self) -> Result<String, Stop>,
+    ) -> Result<OperationResult, Stop> {
+        let start = self
+            .exec
+            .begin_child_context(self.context, Some(name), None)
+            .map_err(Stop::Fatal)?;
+        let (op, child) = match start {
+            ContextStart::Done { result, .. } => return Ok(result),
+            ContextStart::Run { op, child } => (op, child),
+        };
+        let outer = std::mem::replace(&mut self.context, child);
+        let result = body(self);
+        self.context = outer;
+        let outcome = match result {
+            Ok(v) => StepOutcome::Value(v),
+            Err(Stop::Failed(e)) => StepOutcome::Error(e),
+            Err(stop) => return Err(stop),
+        };
+        self.exec
+            .handle_context_outcome(op, outcome)
+            .map_err(Stop::Fatal)
     }
 }
 
@@ -397,11 +437,13 @@ pub(crate) fn invoke_or_crash(
     crash_after: Option<usize>,
     program: &dyn Fn(&mut Ctx<'_>) -> Result<String, Stop>,
 ) -> (Option<InvocationOutcome>, Vec<Event>) {
+    let mut config = config;
+    config.seed.get_or_insert(7);
     let exec = Execution::new(svc.envelope(), config);
     let mut ctx = Ctx {
         exec,
         svc,
-        rng: SeededRng::new(7),
+        context: ContextRef::ROOT,
         events: Vec::new(),
         crash_after,
         crashed: false,
@@ -450,7 +492,7 @@ pub(crate) fn boom(msg: &str) -> ErrorObject {
 }
 
 /// A program's error as the user code would propagate it.
-pub(crate) fn user_error(r: StepResult) -> Result<String, Stop> {
+pub(crate) fn user_error(r: OperationResult) -> Result<String, Stop> {
     match r {
         Ok(v) => Ok(v.unwrap_or_default()),
         Err(e) => Err(Stop::Failed(e)),

@@ -263,16 +263,14 @@ fn at_most_once_flushes_start_before_the_body_and_at_least_once_does_not() {
 fn crashed_mid_body(semantics: StepSemantics) -> FakeService {
     let mut svc = FakeService::new("{}");
     let mut exec = Execution::new(svc.envelope(), ExecutionConfig::default());
-    let mut rng = SeededRng::new(1);
     let start = exec
-        .step(
+        .begin_step(
             ContextRef::ROOT,
             StepRequest {
                 name: Some("pay"),
                 semantics,
-                strategy: &RetryPolicy::none(),
             },
-            &mut rng,
+            &RetryPolicy::none(),
         )
         .unwrap();
     assert!(matches!(start, StepStart::Run { .. }));
@@ -493,7 +491,7 @@ fn an_oversize_step_result_fails_the_step_with_a_clear_error() {
     let inv = invoke(
         &mut svc,
         ExecutionConfig {
-            max_operation_payload_bytes: 100,
+            max_operation_payload_bytes: 1_000,
             ..Default::default()
         },
         &|ctx| {
@@ -501,11 +499,11 @@ fn an_oversize_step_result_fails_the_step_with_a_clear_error() {
                 "big",
                 StepSemantics::AtLeastOncePerRetry,
                 &RetryPolicy::default(),
-                |_| Ok("x".repeat(101)),
+                |_| Ok("x".repeat(1_001)),
             )?;
             let e = r.unwrap_err();
             assert_eq!(e.type_name(), "PayloadTooLarge");
-            assert!(e.message().contains("101 bytes"), "{}", e.message());
+            assert!(e.message().contains("1001 bytes"), "{}", e.message());
             Ok("\"handled\"".into())
         },
     );
@@ -581,10 +579,9 @@ fn a_huge_recorded_attempt_count_does_not_overflow() {
     let request = StepRequest {
         name: Some("pay"),
         semantics: StepSemantics::AtLeastOncePerRetry,
-        strategy: &RetryPolicy::none(),
     };
     let start = exec
-        .step(ContextRef::ROOT, request, &mut SeededRng::new(1))
+        .begin_step(ContextRef::ROOT, request, &RetryPolicy::none())
         .unwrap();
     assert!(
         matches!(

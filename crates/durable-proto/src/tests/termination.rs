@@ -116,7 +116,7 @@ fn an_envelope_without_its_execution_operation_fails_clearly() {
 fn started_with_one_pending_update() -> Execution {
     let mut svc = FakeService::new("{}");
     let mut exec = Execution::new(svc.envelope(), ExecutionConfig::default());
-    exec.wait(ContextRef::ROOT, None, std::time::Duration::from_secs(5))
+    exec.begin_wait(ContextRef::ROOT, None, std::time::Duration::from_secs(5))
         .unwrap();
     exec
 }
@@ -136,7 +136,7 @@ fn api_failures_are_classified_and_never_reach_user_code() {
     ));
     assert!(exec.is_closing());
     assert_eq!(
-        exec.wait(ContextRef::ROOT, None, std::time::Duration::from_secs(5)),
+        exec.begin_wait(ContextRef::ROOT, None, std::time::Duration::from_secs(5)),
         Err(ExecutionError::Closed)
     );
     match exec.poll_output() {
@@ -169,7 +169,7 @@ fn api_failures_are_classified_and_never_reach_user_code() {
 fn a_response_without_a_token_ends_the_invocation_when_more_must_be_sent() {
     let mut exec = started_with_one_pending_update();
     exec.poll_request().unwrap();
-    exec.wait(ContextRef::ROOT, None, std::time::Duration::from_secs(5))
+    exec.begin_wait(ContextRef::ROOT, None, std::time::Duration::from_secs(5))
         .unwrap();
     exec.handle_checkpoint_response(CheckpointResponse::default())
         .unwrap();

@@ -27,30 +27,30 @@ fn a_wait_starts_suspends_and_then_lets_replay_continue() {
 fn wait_durations_are_validated_and_rounded_up() {
     let mut svc = FakeService::new("{}");
     let mut exec = Execution::new(svc.envelope(), ExecutionConfig::default());
-    for bad in [
-        Duration::ZERO,
-        Duration::from_millis(999),
-        Duration::from_secs(31_622_401),
-    ] {
-        let err = exec.wait(ContextRef::ROOT, None, bad).unwrap_err();
+    for bad in [Duration::ZERO, Duration::from_secs(31_622_401)] {
+        let err = exec.begin_wait(ContextRef::ROOT, None, bad).unwrap_err();
         assert_eq!(err.code(), "DP-X004");
     }
     assert!(
         exec.poll_request().is_none(),
         "a rejected wait checkpoints nothing"
     );
-    assert_eq!(
-        exec.wait(ContextRef::ROOT, None, Duration::from_millis(1_500))
-            .unwrap(),
-        WaitStart::Suspend
-    );
+    // One rule for fractions: whole seconds, rounded up (a wait never ends early).
+    for millis in [1, 500, 999, 1_000, 1_500] {
+        assert!(matches!(
+            exec.begin_wait(ContextRef::ROOT, None, Duration::from_millis(millis))
+                .unwrap(),
+            WaitStart::Blocked { .. }
+        ));
+    }
     let Some(ServiceRequest::Checkpoint { updates, .. }) = exec.poll_request() else {
         panic!()
     };
-    assert_eq!(
-        updates[0].wait_options.as_ref().unwrap().wait_seconds,
-        Some(2)
-    );
+    let seconds: Vec<_> = updates
+        .iter()
+        .map(|u| u.wait_options.as_ref().unwrap().wait_seconds.unwrap())
+        .collect();
+    assert_eq!(seconds, [1, 1, 1, 1, 2]);
     assert_eq!(updates[0].id, "1", "the rejected calls consumed no ids");
 }
 
@@ -59,23 +59,22 @@ fn names_are_validated() {
     let mut svc = FakeService::new("{}");
     let mut exec = Execution::new(svc.envelope(), ExecutionConfig::default());
     let err = exec
-        .wait(ContextRef::ROOT, Some("caf\u{e9}"), Duration::from_secs(1))
+        .begin_wait(ContextRef::ROOT, Some("caf\u{e9}"), Duration::from_secs(1))
         .unwrap_err();
     assert_eq!(err.code(), "DP-X003");
     let err = exec
-        .wait(
+        .begin_wait(
             ContextRef::ROOT,
             Some(&"n".repeat(257)),
             Duration::from_secs(1),
         )
         .unwrap_err();
     assert_eq!(err.code(), "DP-X003");
-    exec.wait(ContextRef::ROOT, Some(""), Duration::from_secs(1))
-        .unwrap();
-    let Some(ServiceRequest::Checkpoint { updates, .. }) = exec.poll_request() else {
-        panic!()
-    };
-    assert_eq!(updates[0].name, None, "an empty name is no name");
+    let err = exec
+        .begin_wait(ContextRef::ROOT, Some(""), Duration::from_secs(1))
+        .unwrap_err();
+    assert_eq!(err.code(), "DP-X003", "an empty name is refused, not taken as none");
+    assert!(exec.poll_request().is_none(), "refused calls checkpoint nothing");
 }
 
 /// Found by fuzzing (F1): rounding the largest durations up must not overflow into a zero.
@@ -84,7 +83,7 @@ fn the_largest_durations_are_rejected_not_wrapped() {
     let mut svc = FakeService::new("{}");
     let mut exec = Execution::new(svc.envelope(), ExecutionConfig::default());
     let err = exec
-        .wait(ContextRef::ROOT, None, Duration::new(u64::MAX, 128))
+        .begin_wait(ContextRef::ROOT, None, Duration::new(u64::MAX, 128))
         .unwrap_err();
     assert_eq!(err.code(), "DP-X004");
     assert!(exec.poll_request().is_none());
