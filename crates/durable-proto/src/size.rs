@@ -25,7 +25,7 @@ pub(crate) fn error_json_len(error: &ErrorObject) -> usize {
         ("ErrorMessage", &error.error_message),
         ("ErrorData", &error.error_data),
     ];
-    let mut fields = 0;
+    let mut fields = 0usize;
     let mut len = 2; // braces
     for (name, value) in strings {
         if let Some(v) = value {
