@@ -34,11 +34,15 @@ impl ErrorFilter {
     fn matches(&self, error: &ErrorObject) -> bool {
         match self {
             ErrorFilter::Type(name) => {
+                let is = |actual: &str| {
+                    actual == name
+                        || actual
+                            .strip_suffix(name.as_str())
+                            .is_some_and(|prefix| prefix.ends_with("::"))
+                };
+                // `Generic<String>` is a `Generic`: compare without generic arguments too.
                 let actual = error.type_name();
-                actual == name
-                    || actual
-                        .strip_suffix(name.as_str())
-                        .is_some_and(|prefix| prefix.ends_with("::"))
+                is(actual) || actual.split_once('<').is_some_and(|(base, _)| is(base))
             }
             ErrorFilter::MessageContains(needle) => error.message().contains(needle.as_str()),
             ErrorFilter::MessageMatches(re) => re.is_match(error.message()),
@@ -233,23 +237,29 @@ impl RetryPolicy {
         self
     }
 
-    /// Also retry errors whose type name is `name` or ends with `::name`, so
-    /// `"PaymentError"` matches both `PaymentError` and
-    /// `my_crate::billing::PaymentError` (but not `NotAPaymentError`).
+    /// Retry only errors whose type name is `name` (or one of the other filters' matches).
+    /// The name matches with or without a module path and generic arguments, so
+    /// `"PaymentError"` matches `PaymentError`, `my_crate::billing::PaymentError` and
+    /// `PaymentError<String>` (but not `NotAPaymentError`).
+    ///
+    /// Filters combine with *or*: with no filter every error is retried; once any filter is
+    /// set, an error is retried only if at least one filter matches it.
     pub fn retry_if_error_type(mut self, name: impl Into<String>) -> Self {
         self.filters.push(ErrorFilter::Type(name.into()));
         self
     }
 
-    /// Also retry errors whose message contains `substring` (case-sensitive).
+    /// Retry only errors whose message contains `substring` (case-sensitive), or that
+    /// another filter matches.
     pub fn retry_if_message_contains(mut self, substring: impl Into<String>) -> Self {
         self.filters
             .push(ErrorFilter::MessageContains(substring.into()));
         self
     }
 
-    /// Also retry errors whose message matches the regular expression
-    /// `pattern` anywhere (not anchored; add `^…$` to match the whole message).
+    /// Retry only errors whose message matches the regular expression
+    /// `pattern` anywhere, or that another filter matches (not anchored; add `^…$` to
+    /// match the whole message).
     /// Syntax is that of the `regex-lite` crate (Perl-like, `(?i)` for
     /// case-insensitive).
     ///

@@ -188,6 +188,10 @@ fn type_filter_matches_exact_and_path_suffix() {
     assert!(!policy.is_retryable(&err("NotPaymentError", "")));
     assert!(!policy.is_retryable(&err("my_crate::NotPaymentError", "")));
     assert!(!policy.is_retryable(&err("PaymentError2", "")));
+    // A generic user type (finding 7 of the reliability probe).
+    assert!(policy.is_retryable(&err("PaymentError<alloc::string::String>", "")));
+    assert!(policy.is_retryable(&err("a::{{closure}}::PaymentError<u8>", "")));
+    assert!(!policy.is_retryable(&err("NotPaymentError<u8>", "")));
     assert!(!policy.is_retryable(&ErrorObject::default()));
     assert_eq!(
         policy.decide(&err("Timeout", "PaymentError"), 1, &mut NoRng),
