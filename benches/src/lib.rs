@@ -228,7 +228,7 @@ pub fn replay_blocking(bytes: &[u8], n: u64) -> u64 {
         move |_: IgnoredAny, ctx: &durable_blocking::DurableContext| {
             let mut sum = 0;
             for i in 1..=n {
-                sum += ctx.step(STEP_NAME, |_| Ok::<u64, Infallible>(i))?;
+                sum += ctx.step(STEP_NAME, |_| Ok::<u64, Infallible>(i)).run()?;
             }
             Ok::<_, DurableError>(sum)
         },

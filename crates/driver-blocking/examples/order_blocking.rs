@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use durable_blocking::{DurableContext, DurableError, RetryPolicy, StepConfig};
+use durable_blocking::{DurableContext, DurableError, RetryPolicy};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -18,16 +18,8 @@ struct Receipt {
 }
 
 fn process(order: Order, ctx: &DurableContext) -> Result<Receipt, DurableError> {
-    let quote: u64 = ctx.step_with(
-        "quote",
-        StepConfig::new().retry(RetryPolicy::transient()),
-        |_| Ok::<_, std::io::Error>(order.amount_cents),
-    )?;
-    let charge: String = ctx.step_with(
-        "charge",
-        StepConfig::new().at_most_once().retry(RetryPolicy::none()),
-        |step| Ok::<_, std::io::Error>(format!("ch_{quote}_{}", step.attempt())),
-    )?;
+    let quote: u64 = ctx.step("quote", |_| Ok::<_, std::io::Error>(order.amount_cents)).retry(RetryPolicy::transient()).run()?;
+    let charge: String = ctx.step("charge", |step| Ok::<_, std::io::Error>(format!("ch_{quote}_{}", step.attempt()))).at_most_once().retry(RetryPolicy::none()).run()?;
     ctx.wait("settle", Duration::from_secs(24 * 3600))?;
     ctx.logger().info(format!("order {} settled", order.id));
     Ok(Receipt {

@@ -4,7 +4,8 @@ use std::fmt::{Debug, Display};
 use std::sync::{Arc, OnceLock};
 
 use durable_proto::{ErrorObject, InvocationInput, InvocationOutcome};
-use durable_tokio::{catch_panic, error_object_of, CheckpointClient, LambdaClient, Options};
+use durable_tokio::front::catch_panic;
+use durable_tokio::{error_object_of, CheckpointClient, LambdaClient, Options};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::runtime::{Handle, Runtime};
@@ -40,7 +41,7 @@ where
 {
     move |event, async_ctx| {
         let handler = handler.clone();
-        let ctx = DurableContext::new(&async_ctx, Handle::current());
+        let ctx = DurableContext::new(async_ctx, Handle::current());
         // The invocation's span (execution ARN, request id) follows the handler onto its
         // thread, so plain `tracing` events in user code carry it too.
         let span = tracing::Span::current();
@@ -70,7 +71,9 @@ where
 /// use std::time::Duration;
 ///
 /// fn workflow(name: String, ctx: &DurableContext) -> Result<String, DurableError> {
-///     let greeting: String = ctx.step("greet", |_| Ok::<_, std::io::Error>(format!("hello {name}")))?;
+///     let greeting: String = ctx
+///         .step("greet", |_| Ok::<_, std::io::Error>(format!("hello {name}")))
+///         .run()?;
 ///     ctx.wait("pause", Duration::from_secs(60))?;
 ///     Ok(greeting)
 /// }

@@ -1,34 +1,29 @@
 //! `DurableContext`: what async user code uses to run durable operations.
 
 use std::fmt::{Debug, Display};
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use durable_proto::{
-    ContextRef, ErrorObject, Execution, ExecutionError, FlushTicket, OperationRef, RetryPolicy,
-    RetryStrategy, SeededRng, StepEnd, StepRequest, StepSemantics, StepStart, WaitStart,
-};
+use durable_proto::{ContextRef, Execution, FlushTicket};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{watch, Notify};
-use tracing::Instrument;
 
-use crate::error::{error_object_of, DurableError};
-use crate::panic::CatchPanic;
-use crate::serdes::{decode_step_result, Json, Serdes};
+use crate::ops::child::ChildContext;
+use crate::ops::step::{Step, StepConfig};
+use crate::ops::wait::Wait;
 
-/// The engine and its RNG, behind one lock that is never held across an `.await`.
+/// The engine, behind one lock that is never held across an `.await`.
 pub(crate) struct Inner {
     pub(crate) exec: Execution,
-    pub(crate) rng: SeededRng,
 }
 
 /// State shared by the driver loop and every operation future of one invocation.
-pub(crate) struct Shared {
+#[doc(hidden)]
+pub struct Shared {
     inner: Mutex<Inner>,
-    /// Wakes the driver loop: updates were queued or a step finished.
+    /// Wakes the driver loop: updates were queued or an operation moved.
     pub(crate) changed: Notify,
     /// Bumped after every acknowledged checkpoint; wakes steps waiting for a flush.
     pub(crate) acked: watch::Sender<u64>,
@@ -37,14 +32,10 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(
-        exec: Execution,
-        rng: SeededRng,
-        lambda: Option<lambda_runtime::Context>,
-    ) -> Self {
+    pub(crate) fn new(exec: Execution, lambda: Option<lambda_runtime::Context>) -> Self {
         Self {
             arn: exec.arn().to_owned(),
-            inner: Mutex::new(Inner { exec, rng }),
+            inner: Mutex::new(Inner { exec }),
             changed: Notify::new(),
             acked: watch::channel(0).0,
             lambda,
@@ -57,8 +48,8 @@ impl Shared {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits until `ticket` is acknowledged, or the invocation is ending (then the caller
-    /// must not run user code; check [`Execution::is_closing`]).
+    /// Waits until `ticket` is acknowledged, or the invocation is ending (then the engine
+    /// refuses to start the body).
     pub(crate) async fn wait_acknowledged(&self, ticket: FlushTicket) {
         let mut acks = self.acked.subscribe();
         loop {
@@ -73,14 +64,21 @@ impl Shared {
             }
         }
     }
+
+    /// Tells the engine the invocation was given up (see `Execution::handle_abandoned`)
+    /// and wakes whatever waits for an acknowledgement, so it sees the end.
+    pub(crate) fn abandon(&self) {
+        self.lock().exec.handle_abandoned();
+        self.acked.send_modify(|n| *n += 1);
+    }
 }
 
 /// The handle user code runs durable operations through.
 ///
-/// Cheap to clone; clones refer to the same invocation. Operation ids are assigned when an
-/// operation is created (when its builder is awaited or turned into a future), in program
-/// order, so operations awaited together, e.g. with `tokio::join!`, get the same ids on
-/// every replay.
+/// Cheap to clone; clones refer to the same invocation and context. Operation ids are
+/// assigned when an operation is created (when its builder is awaited or turned into a
+/// future), in program order, so operations awaited together, e.g. with `tokio::join!`,
+/// get the same ids on every replay.
 #[derive(Clone)]
 pub struct DurableContext {
     shared: Arc<Shared>,
@@ -103,9 +101,7 @@ pub struct StepContext {
 }
 
 impl StepContext {
-    /// A step context for `attempt` of operation `operation_id` (for other front ends and
-    /// tests; the driver builds these itself).
-    pub fn new(attempt: u32, operation_id: String) -> Self {
+    pub(crate) fn new(attempt: u32, operation_id: String) -> Self {
         Self {
             attempt,
             operation_id,
@@ -124,11 +120,20 @@ impl StepContext {
 }
 
 impl DurableContext {
-    pub(crate) fn root(shared: Arc<Shared>) -> Self {
-        Self {
-            shared,
-            context: ContextRef::ROOT,
-        }
+    pub(crate) fn new(shared: Arc<Shared>, context: ContextRef) -> Self {
+        Self { shared, context }
+    }
+
+    /// The invocation's shared state (for the blocking front end).
+    #[doc(hidden)]
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The context this handle begins operations in (for the blocking front end).
+    #[doc(hidden)]
+    pub fn context_ref(&self) -> ContextRef {
+        self.context
     }
 
     /// The durable execution's ARN.
@@ -136,9 +141,11 @@ impl DurableContext {
         &self.shared.arn
     }
 
-    /// Whether the code is re-tracing operations recorded by earlier invocations.
+    /// Whether the code of this context is re-tracing operations recorded by earlier
+    /// invocations (tracked per context, so a branch never visited does not keep the rest
+    /// replaying).
     pub fn is_replaying(&self) -> bool {
-        self.shared.lock().exec.is_replaying()
+        self.shared.lock().exec.is_replaying_in(self.context)
     }
 
     /// The Lambda invocation context, when running under the Lambda runtime.
@@ -154,8 +161,10 @@ impl DurableContext {
 
     /// A step: runs `body` once per attempt and checkpoints its result.
     ///
-    /// Defaults: retry with [`RetryPolicy::default`], at-least-once per retry, JSON values.
-    /// On replay a finished step returns its recorded value without running `body`.
+    /// Defaults: retry with [`RetryPolicy`](crate::RetryPolicy)`::default()`, at-least-once
+    /// per retry, JSON values. On replay a finished step returns its recorded value without
+    /// running `body`. Durable operations called from inside `body` are refused
+    /// ([`ExecutionError::OperationInsideStep`](durable_proto::ExecutionError)).
     ///
     /// ```no_run
     /// # async fn demo(ctx: durable_tokio::DurableContext) -> Result<(), durable_tokio::DurableError> {
@@ -173,290 +182,46 @@ impl DurableContext {
         Fut: Future<Output = Result<T, E>> + Send,
         E: Display + Debug + Send + 'static,
     {
-        Step {
-            ctx: self,
-            name: name.to_owned(),
-            body,
-            strategy: Arc::new(RetryPolicy::default()),
-            semantics: StepSemantics::AtLeastOncePerRetry,
-            serdes: Arc::new(Json),
-        }
+        Step::new(self, name, body, StepConfig::default())
     }
 
     /// A durable wait: the invocation suspends and the service invokes the function again
-    /// once `duration` (whole seconds, rounded up, at least 1 s) has passed.
+    /// once `duration` has passed. Durations are whole seconds on the wire, rounded up
+    /// (500 ms waits 1 s); zero and more than 366 days are refused.
     pub fn wait(&self, name: &str, duration: Duration) -> Wait<'_> {
-        Wait {
-            ctx: self,
-            name: name.to_owned(),
-            duration,
-        }
+        Wait::new(self, name, duration)
     }
 
-    fn notify(&self) {
-        self.shared.changed.notify_one();
-    }
-
-    /// Direct access to this invocation's engine, for building other front ends (such as
-    /// the blocking driver) on this driver's loop and IO.
-    pub fn engine(&self) -> EngineHandle {
-        EngineHandle {
-            shared: self.shared.clone(),
-            context: self.context,
-        }
-    }
-}
-
-/// Access to one invocation's [`Execution`] engine from outside an async step.
-///
-/// The engine lives behind a lock that the driver loop also takes; closures given to
-/// [`with`](EngineHandle::with) must be short and must not block.
-#[derive(Clone)]
-pub struct EngineHandle {
-    shared: Arc<Shared>,
-    context: ContextRef,
-}
-
-impl Debug for EngineHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngineHandle")
-            .field("execution_arn", &self.shared.arn)
-            .finish_non_exhaustive()
-    }
-}
-
-impl EngineHandle {
-    /// The context operations are numbered in.
-    pub fn context(&self) -> ContextRef {
-        self.context
-    }
-
-    /// The execution ARN.
-    pub fn execution_arn(&self) -> &str {
-        &self.shared.arn
-    }
-
-    /// Runs `f` with the engine and the invocation's RNG, then wakes the driver loop so it
-    /// sends whatever `f` queued.
-    pub fn with<R>(&self, f: impl FnOnce(&mut Execution, &mut SeededRng) -> R) -> R {
-        let result = {
-            let mut guard = self.shared.lock();
-            let Inner { exec, rng } = &mut *guard;
-            f(exec, rng)
-        };
-        self.shared.changed.notify_one();
-        result
-    }
-
-    /// Resolves once `ticket` is acknowledged or the invocation is ending.
-    pub async fn acknowledged(&self, ticket: FlushTicket) {
-        self.shared.wait_acknowledged(ticket).await;
-    }
-}
-
-/// A step being configured; await it to run it.
-#[must_use = "a step does nothing until awaited"]
-pub struct Step<'c, T, F> {
-    ctx: &'c DurableContext,
-    name: String,
-    body: F,
-    strategy: Arc<dyn RetryStrategy>,
-    semantics: StepSemantics,
-    serdes: Arc<dyn Serdes<T>>,
-}
-
-impl<T, F> Step<'_, T, F> {
-    /// Sets the retry strategy (default [`RetryPolicy::default`]).
-    pub fn retry(mut self, strategy: impl RetryStrategy + 'static) -> Self {
-        self.strategy = Arc::new(strategy);
-        self
-    }
-
-    /// Sets the semantics (default at-least-once per retry).
-    pub fn semantics(mut self, semantics: StepSemantics) -> Self {
-        self.semantics = semantics;
-        self
-    }
-
-    /// Shorthand for at-most-once-per-retry semantics: the body runs only after its START
-    /// is recorded, and an attempt interrupted by a crash is never run again.
-    pub fn at_most_once(self) -> Self {
-        self.semantics(StepSemantics::AtMostOncePerRetry)
-    }
-
-    /// Replaces the JSON serializer for this step's value.
-    pub fn serdes(mut self, serdes: impl Serdes<T> + 'static) -> Self {
-        self.serdes = Arc::new(serdes);
-        self
-    }
-}
-
-/// A boxed operation future.
-pub type OperationFuture<'c, T> =
-    Pin<Box<dyn Future<Output = Result<T, DurableError>> + Send + 'c>>;
-
-/// Runs forever: the branch cannot proceed in this invocation (it is suspending, or the
-/// invocation is ending), and the driver drops it.
-async fn park<T>() -> T {
-    std::future::pending().await
-}
-
-/// Splits an engine refusal into what user code may see and what only the driver handles.
-fn refusal(error: ExecutionError) -> Option<DurableError> {
-    match error {
-        ExecutionError::InvalidName { .. } | ExecutionError::InvalidWaitDuration { .. } => {
-            Some(DurableError::InvalidArgument(error))
-        }
-        _ => None,
-    }
-}
-
-impl<'c, T, F, Fut, E> IntoFuture for Step<'c, T, F>
-where
-    T: Send + 'static,
-    F: FnOnce(StepContext) -> Fut + Send + 'c,
-    Fut: Future<Output = Result<T, E>> + Send + 'c,
-    E: Display + Debug + Send + 'static,
-{
-    type Output = Result<T, DurableError>;
-    type IntoFuture = OperationFuture<'c, T>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        let ctx = self.ctx;
-        let start = {
-            let mut guard = ctx.shared.lock();
-            let Inner { exec, rng } = &mut *guard;
-            let request = StepRequest {
-                name: Some(&self.name),
-                semantics: self.semantics,
-                strategy: &*self.strategy,
-            };
-            exec.step(ctx.context, request, rng).map(|s| {
-                let id = step_id(exec, &s);
-                (s, id)
-            })
-        };
-        ctx.notify();
-        let Step {
-            name,
-            body,
-            strategy,
-            serdes,
-            ..
-        } = self;
-        Box::pin(async move {
-            let (start, id) = match start {
-                Ok(s) => s,
-                Err(e) => {
-                    return match refusal(e) {
-                        Some(e) => Err(e),
-                        None => park().await,
-                    }
-                }
-            };
-            let (op, attempt, wait_for) = match start {
-                StepStart::Done(result) => return decode_step_result(&*serdes, &id, result),
-                StepStart::Run {
-                    op,
-                    attempt,
-                    wait_for,
-                } => (op, attempt, wait_for),
-                _ => return park().await,
-            };
-            let span =
-                tracing::info_span!("durable_step", operation_id = %id, name = %name, attempt);
-            let mut guard = AbandonGuard { ctx, op: Some(op) };
-            if let Some(ticket) = wait_for {
-                ctx.shared.wait_acknowledged(ticket).await;
-                if ctx.shared.lock().exec.is_closing() {
-                    return park().await;
-                }
-            }
-            let step_ctx = StepContext {
-                attempt,
-                operation_id: id.clone(),
-            };
-            let result = CatchPanic(Box::pin(body(step_ctx).instrument(span))).await;
-            let no_retry = RetryPolicy::none();
-            let (outcome, strategy): (Result<String, ErrorObject>, &dyn RetryStrategy) =
-                match result {
-                    // A panicking body is a failed attempt like any other.
-                    Err(panic) => (Err(panic), &*strategy),
-                    Ok(Ok(value)) => match serdes.serialize(&value) {
-                        Ok(text) => (Ok(text), &*strategy),
-                        // A value that cannot be serialized will not serialize on a retry either.
-                        Err(m) => (Err(ErrorObject::new("SerializationError", m)), &no_retry),
-                    },
-                    Ok(Err(e)) => (Err(error_object_of(&e)), &*strategy),
-                };
-            guard.op = None;
-            let end = {
-                let mut g = ctx.shared.lock();
-                let Inner { exec, rng } = &mut *g;
-                exec.handle_step_outcome(op, outcome, strategy, rng)
-            };
-            ctx.notify();
-            match end {
-                Ok(StepEnd::Done(result)) => decode_step_result(&*serdes, &id, result),
-                _ => park().await,
-            }
-        })
-    }
-}
-
-fn step_id(exec: &Execution, start: &StepStart) -> String {
-    match start {
-        StepStart::Run { op, .. } => exec.step_id(*op).unwrap_or_default().to_owned(),
-        _ => String::new(),
-    }
-}
-
-/// Reports a step whose future was dropped mid-body, so suspension is not blocked by a
-/// step that will never finish.
-struct AbandonGuard<'c> {
-    ctx: &'c DurableContext,
-    op: Option<OperationRef>,
-}
-
-impl Drop for AbandonGuard<'_> {
-    fn drop(&mut self) {
-        if let Some(op) = self.op.take() {
-            self.ctx.shared.lock().exec.abandon_step(op);
-            self.ctx.notify();
-        }
-    }
-}
-
-/// A wait being configured; await it to run it.
-#[must_use = "a wait does nothing until awaited"]
-pub struct Wait<'c> {
-    ctx: &'c DurableContext,
-    name: String,
-    duration: Duration,
-}
-
-impl<'c> IntoFuture for Wait<'c> {
-    type Output = Result<(), DurableError>;
-    type IntoFuture = OperationFuture<'c, ()>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        let start =
-            self.ctx
-                .shared
-                .lock()
-                .exec
-                .wait(self.ctx.context, Some(&self.name), self.duration);
-        self.ctx.notify();
-        Box::pin(async move {
-            match start {
-                Ok(WaitStart::Elapsed) => Ok(()),
-                Ok(_) => park().await,
-                Err(e) => match refusal(e) {
-                    Some(e) => Err(e),
-                    None => park().await,
-                },
-            }
-        })
+    /// A child context: runs `function` with a context of its own id space and
+    /// checkpoints its result as one CONTEXT operation. On replay a finished child returns
+    /// its recorded result without running `function`.
+    ///
+    /// This is also how concurrent branches that each run several operations stay
+    /// replay-safe: give each branch its own child context.
+    ///
+    /// ```no_run
+    /// # async fn demo(ctx: durable_tokio::DurableContext) -> Result<(), durable_tokio::DurableError> {
+    /// let (orders, tax) = tokio::join!(
+    ///     ctx.run_in_child_context("orders", |c| async move {
+    ///         let user: String = c.step("user", |_| async { Ok::<_, std::io::Error>("u1".to_owned()) }).await?;
+    ///         c.step("orders", |_| async move { Ok::<_, std::io::Error>(format!("orders of {user}")) }).await
+    ///     }),
+    ///     ctx.run_in_child_context("tax", |c| async move {
+    ///         let price: u64 = c.step("price", |_| async { Ok::<_, std::io::Error>(100) }).await?;
+    ///         c.step("tax", |_| async move { Ok::<_, std::io::Error>(price / 5) }).await
+    ///     }),
+    /// );
+    /// let (_orders, _tax): (String, u64) = (orders?, tax?);
+    /// # Ok(()) }
+    /// ```
+    pub fn run_in_child_context<T, F, Fut, E>(&self, name: &str, function: F) -> ChildContext<'_, T, F>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: FnOnce(DurableContext) -> Fut + Send,
+        Fut: Future<Output = Result<T, E>> + Send,
+        E: Display + Debug + Send + 'static,
+    {
+        ChildContext::new(self, Some(name), function)
     }
 }
 

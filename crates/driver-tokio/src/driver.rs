@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use durable_proto::{
-    ApiFailure, CheckpointResponse, ErrorObject, Execution, ExecutionConfig, ExecutionState,
-    InvocationFailure, InvocationInput, InvocationOutcome, SeededRng, ServiceRequest,
+    ApiFailure, CheckpointResponse, ErrorObject, Event, Execution, ExecutionConfig,
+    ExecutionState, InvocationFailure, InvocationInput, InvocationOutcome, ServiceRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -58,18 +58,16 @@ where
     Fut: Future<Output = Result<O, Err>> + Send + 'static,
     C: CheckpointClient + ?Sized,
 {
-    let rng = match options.seed {
-        Some(seed) => SeededRng::new(seed),
-        None => {
-            let mut key = input.durable_execution_arn.clone().into_bytes();
-            key.push(0);
-            key.extend_from_slice(input.checkpoint_token.as_bytes());
-            SeededRng::from_key(&key)
-        }
-    };
-    let exec = Execution::new(input, options.execution);
+    let mut config = options.execution;
+    if options.seed.is_some() {
+        config.seed = options.seed;
+    }
+    let exec = Execution::new(input, config);
     let span = tracing::info_span!("durable_invocation", execution_arn = %exec.arn());
-    let shared = Arc::new(Shared::new(exec, rng, options.lambda_context));
+    let shared = Arc::new(Shared::new(exec, options.lambda_context));
+    // If this future is dropped before the outcome (a caller's timeout), user code that
+    // outlives it (a blocking handler's thread) must not run or record anything more.
+    let _abandon = AbandonOnDrop(shared.clone());
     drive(shared, client, handler).instrument(span).await
 }
 
@@ -93,6 +91,7 @@ where
         {
             let mut guard = shared.lock();
             let exec = &mut guard.exec;
+            log_events(exec);
             if let Some(outcome) = exec.poll_output() {
                 return outcome;
             }
@@ -107,6 +106,11 @@ where
             if request.is_none() {
                 if let Some(req) = exec.poll_request() {
                     request = Some(spawn_request(&*client, exec.arn().to_owned(), req));
+                }
+                // Asking for a request can decide the outcome (no checkpoint token left):
+                // observe it now, since parked user code would never wake the loop.
+                if let Some(outcome) = exec.poll_output() {
+                    return outcome;
                 }
             }
             if request.is_none() && user.is_none() {
@@ -153,7 +157,7 @@ where
     Fut: Future<Output = Result<O, Err>> + Send + 'static,
 {
     let event = parse_event::<E>(exec.input_payload());
-    let ctx = DurableContext::root(shared.clone());
+    let ctx = DurableContext::new(shared.clone(), durable_proto::ContextRef::ROOT);
     Box::pin(async move {
         let event = event?;
         let result = CatchPanic(Box::pin(handler(event, ctx))).await?;
@@ -185,6 +189,40 @@ fn parse_event<E: DeserializeOwned>(payload: Option<&str>) -> Result<E, ErrorObj
             ),
         )
     })
+}
+
+/// Logs the engine's events, replay-aware: replayed operations log at TRACE.
+fn log_events(exec: &mut Execution) {
+    while let Some(event) = exec.poll_event() {
+        let identity = |op| exec.identity(op);
+        match event {
+            Event::OperationBegun { op, replayed } => {
+                if let Some(i) = identity(op) {
+                    if replayed {
+                        tracing::trace!(operation_id = %i.id, name = i.name.as_deref(), "operation replayed");
+                    } else {
+                        tracing::debug!(operation_id = %i.id, name = i.name.as_deref(), kind = %i.operation_type, "operation begun");
+                    }
+                }
+            }
+            Event::AttemptFinished { op, attempt, failed: true, retry_after } => {
+                if let Some(i) = identity(op) {
+                    tracing::debug!(operation_id = %i.id, attempt, ?retry_after, "attempt failed");
+                }
+            }
+            Event::InvocationEnding { ending } => tracing::debug!(?ending, "invocation ending"),
+            _ => {}
+        }
+    }
+}
+
+/// Tells the engine its invocation was given up when `handle`'s future is dropped.
+struct AbandonOnDrop(Arc<Shared>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.abandon();
+    }
 }
 
 /// An API call on its own task, cancelled if the invocation is dropped (a caller's timeout,

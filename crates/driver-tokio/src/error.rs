@@ -40,6 +40,38 @@ pub enum DurableError {
 }
 
 impl DurableError {
+    /// The error user code sees for an operation that finished with `error` (recorded, or
+    /// decided in this invocation): a value the SDK could not serialize is a
+    /// [`Serialization`](DurableError::Serialization) error naming the operation, anything
+    /// else a [`StepFailed`](DurableError::StepFailed) carrying the recorded error. Both
+    /// are the same on every replay.
+    pub fn from_failure(operation_id: String, error: ErrorObject) -> Self {
+        if error.type_name() == durable_proto::SERIALIZATION_ERROR_TYPE {
+            return Self::Serialization {
+                operation_id,
+                message: error.message().to_owned(),
+            };
+        }
+        Self::StepFailed(error)
+    }
+
+    /// A stable code for this kind of error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::StepFailed(_) => "DT-E001",
+            Self::Serialization { .. } => "DT-E002",
+            Self::InvalidArgument(_) => "DT-E003",
+            Self::Suspended => "DT-E004",
+            Self::Closing(_) => "DT-E005",
+        }
+    }
+
+    /// Whether this is a failure recorded for a value of error type `E`, matched by
+    /// [`readable_type_name`] (so it works on replay, where the original value is gone).
+    pub fn is_failure_of<E: 'static>(&self) -> bool {
+        matches!(self, Self::StepFailed(e) if e.type_name() == readable_type_name::<E>())
+    }
+
     /// The wire error this error records as.
     pub fn to_error_object(&self) -> ErrorObject {
         match self {
@@ -57,9 +89,9 @@ impl DurableError {
 ///
 /// An [`ErrorObject`] or [`DurableError`] keeps its recorded type and message, so a step
 /// failure propagated out of the handler fails the execution with the step's original
-/// error. Anything else records its Rust type path as `ErrorType` (so retry filters by type
-/// name match), except the anonymous carriers `String`, `&str` and boxed `dyn Error`, which
-/// record `Error`; the `Display` text becomes `ErrorMessage`.
+/// error. Anything else records its [`readable_type_name`] as `ErrorType`, except the
+/// anonymous carriers `String`, `&str` and boxed `dyn Error`, which record `Error`; the
+/// `Display` text becomes `ErrorMessage`.
 pub fn error_object_of<E: Display + Debug + 'static>(error: &E) -> ErrorObject {
     let any = error as &dyn Any;
     if let Some(e) = any.downcast_ref::<ErrorObject>() {
@@ -71,16 +103,31 @@ pub fn error_object_of<E: Display + Debug + 'static>(error: &E) -> ErrorObject {
     ErrorObject::new(error_type_name::<E>(), error.to_string())
 }
 
-fn error_type_name<E: 'static>() -> &'static str {
+/// The name an error of type `E` is recorded under: the type's own name without its
+/// module path, closures or generic arguments (`my_crate::billing::PaymentDeclined` and
+/// `Declined<String>` record as `PaymentDeclined` and `Declined`), so records stay
+/// matchable when code moves between modules and retry filters match generic types.
+pub fn readable_type_name<E: ?Sized + 'static>() -> String {
+    let full = std::any::type_name::<E>();
+    let base = full.split('<').next().unwrap_or(full);
+    let last = base.rsplit("::").next().unwrap_or(base);
+    if last.is_empty() {
+        full.to_owned()
+    } else {
+        last.to_owned()
+    }
+}
+
+fn error_type_name<E: 'static>() -> String {
     let name = std::any::type_name::<E>();
     // These say nothing about what went wrong; a type filter could not tell them apart.
     let anonymous = name == "alloc::string::String"
         || name == "&str"
         || name.starts_with("alloc::boxed::Box<dyn core::error::Error");
     if anonymous {
-        "Error"
+        "Error".to_owned()
     } else {
-        name
+        readable_type_name::<E>()
     }
 }
 
@@ -102,17 +149,44 @@ mod tests {
     #[test]
     fn user_types_keep_their_path_and_carriers_become_error() {
         let e = error_object_of(&PaymentDeclined);
-        assert!(
-            e.type_name().ends_with("::PaymentDeclined"),
-            "{}",
-            e.type_name()
-        );
+        assert_eq!(e.type_name(), "PaymentDeclined");
         assert_eq!(e.message(), "declined");
         assert_eq!(error_object_of(&"busy".to_owned()).type_name(), "Error");
         assert_eq!(error_object_of(&"busy").type_name(), "Error");
         let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(PaymentDeclined);
         assert_eq!(error_object_of(&boxed).type_name(), "Error");
         assert_eq!(error_object_of(&boxed).message(), "declined");
+    }
+
+    #[derive(Debug)]
+    struct Generic<T>(T);
+
+    impl<T> Display for Generic<T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("generic")
+        }
+    }
+
+    #[test]
+    fn generic_and_nested_types_record_a_readable_name() {
+        // Finding 7 of the reliability probe: `…::{{closure}}::Generic<alloc::string::String>`
+        // was recorded and `retry_if_error_type("Generic")` could not match it.
+        fn inner() -> ErrorObject {
+            #[derive(Debug)]
+            struct Local;
+            impl Display for Local {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("l")
+                }
+            }
+            error_object_of(&Local)
+        }
+        assert_eq!(error_object_of(&Generic("x".to_owned())).type_name(), "Generic");
+        assert_eq!(inner().type_name(), "Local");
+        let policy = durable_proto::RetryPolicy::default().retry_if_error_type("Generic");
+        assert!(policy.is_retryable(&error_object_of(&Generic(1u8))));
+        assert!(DurableError::StepFailed(error_object_of(&PaymentDeclined))
+            .is_failure_of::<PaymentDeclined>());
     }
 
     #[test]

@@ -6,22 +6,64 @@ mod context;
 mod driver;
 mod error;
 mod logging;
+mod ops;
 mod panic;
 mod runtime;
 mod serdes;
 
+use std::future::Future;
+use std::pin::Pin;
+
 pub use aws::LambdaClient;
 pub use client::{BoxFuture, CheckpointClient};
-pub use context::{DurableContext, EngineHandle, Logger, OperationFuture, Step, StepContext, Wait};
+pub use context::{DurableContext, Logger, StepContext};
+pub use ops::child::ChildContext;
+pub use ops::step::Step;
+pub use ops::wait::Wait;
 pub use driver::{handle, Options};
 /// The engine crate, for lower-level access (wire types, the engine itself).
 pub use durable_proto as proto;
 pub use durable_proto::{
-    retry_fn, Backoff, ErrorObject, ExecutionConfig, FnRetryStrategy, InvocationOutcome, Jitter,
-    RetryConfigError, RetryDecision, RetryPolicy, RetryStrategy, RngCore, StepSemantics,
+    retry_fn, Backoff, ErrorObject, ExecutionConfig, ExecutionError, FnRetryStrategy,
+    InvocationOutcome, Jitter, RetryConfigError, RetryDecision, RetryPolicy, RetryStrategy,
+    RngCore, StepSemantics,
 };
-pub use error::{error_object_of, DurableError};
+pub use error::{error_object_of, readable_type_name, DurableError};
 pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};
-pub use panic::{catch_panic, panic_error, PANIC_ERROR_TYPE};
+pub use panic::PANIC_ERROR_TYPE;
 pub use runtime::{outcome_to_response, run, run_with_client};
-pub use serdes::{decode_step_result, serdes_fn, FnSerdes, Json, Serdes};
+pub use serdes::{serdes_fn, FnSerdes, Json, Serdes};
+
+/// A boxed operation future.
+pub type OperationFuture<'c, T> =
+    Pin<Box<dyn Future<Output = Result<T, DurableError>> + Send + 'c>>;
+
+/// What the blocking front end (`durable-blocking`) builds on: the operations' shared
+/// cores. Not a stable API.
+#[doc(hidden)]
+pub mod front {
+    pub use crate::context::Shared;
+    pub use crate::ops::child::ChildCall;
+    pub use crate::ops::step::{StepCall, StepConfig};
+    pub use crate::ops::wait::WaitCall;
+    pub use crate::ops::Interrupt;
+    pub use crate::panic::catch_panic;
+    pub use crate::panic::panic_error;
+
+    /// Ends the invocation with PENDING if nothing else can move, after a sequential
+    /// front end found its branch blocked.
+    pub fn suspend_if_stuck(ctx: &crate::DurableContext) {
+        let shared = ctx.shared();
+        let mut g = shared.lock();
+        if g.exec.should_suspend() {
+            g.exec.suspend();
+        }
+        drop(g);
+        shared.changed.notify_one();
+    }
+
+    /// Whether the invocation's outcome is decided.
+    pub fn is_closing(ctx: &crate::DurableContext) -> bool {
+        ctx.shared().lock().exec.is_closing()
+    }
+}

@@ -2,7 +2,6 @@
 
 use std::marker::PhantomData;
 
-use durable_proto::StepResult;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -80,20 +79,3 @@ where
     }
 }
 
-/// Hands a finished step's recorded result to user code: the value deserialized with
-/// `serdes` (also on the first run, so it sees what a replay will see), or the step's error.
-pub fn decode_step_result<T>(
-    serdes: &dyn Serdes<T>,
-    operation_id: &str,
-    result: StepResult,
-) -> Result<T, crate::DurableError> {
-    match result {
-        Ok(text) => serdes
-            .deserialize(text.as_deref().unwrap_or("null"))
-            .map_err(|message| crate::DurableError::Serialization {
-                operation_id: operation_id.to_owned(),
-                message,
-            }),
-        Err(e) => Err(crate::DurableError::StepFailed(e)),
-    }
-}

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use durable_blocking::StepConfig;
 use durable_local::{EventType, ExecutionStatus, LocalRunner, TestExecution};
 use durable_tokio::{DurableError, Jitter, RetryPolicy};
 
@@ -57,47 +56,47 @@ async fn order_async(
         .at_most_once()
         .await?;
     ctx.wait("settle", Duration::from_secs(3600)).await?;
-    let (ship, notify) = tokio::join!(
-        ctx.step("ship", |_| async { Ok::<_, Flaky>("shipped".to_owned()) }),
-        ctx.step("notify", |s| async move {
+    let ship: String = ctx
+        .step("ship", |_| async { Ok::<_, Flaky>("shipped".to_owned()) })
+        .await?;
+    let notify: String = ctx
+        .step("notify", |s| async move {
             if s.attempt() == 1 {
                 Err(Flaky(1))
             } else {
                 Ok("notified".to_owned())
             }
         })
-        .retry(twice()),
-    );
-    Ok(format!("{charge} {} {}", ship?, notify?))
+        .retry(twice())
+        .await?;
+    Ok(format!("{charge} {ship} {notify}"))
 }
 
 fn order_blocking(
     order: u32,
     ctx: &durable_blocking::DurableContext,
 ) -> Result<String, DurableError> {
-    let price: u32 = ctx.step_with("price", StepConfig::new().retry(jittered()), |s| {
+    let price: u32 = ctx.step("price", |s| {
         if s.attempt() <= 2 {
             Err(Flaky(s.attempt()))
         } else {
             Ok(order * 3)
         }
-    })?;
-    let charge: String = ctx.step_with("charge", StepConfig::new().at_most_once(), |s| {
+    }).retry(jittered()).run()?;
+    let charge: String = ctx.step("charge", |s| {
         Ok::<_, Flaky>(format!("ch_{price}_{}", s.attempt()))
-    })?;
+    }).at_most_once().run()?;
     ctx.wait("settle", Duration::from_secs(3600))?;
-    let steps = vec![
-        ("ship".to_owned(), StepConfig::new()),
-        ("notify".to_owned(), StepConfig::new().retry(twice())),
-    ];
-    let results = ctx.step_all(steps, |i, s| match (i, s.attempt()) {
-        (0, _) => Ok("shipped".to_owned()),
-        (_, 1) => Err(Flaky(1)),
-        _ => Ok("notified".to_owned()),
-    })?;
-    let mut results = results.into_iter();
-    let ship = results.next().expect("two results")?;
-    let notify = results.next().expect("two results")?;
+    let ship: String = ctx
+        .step("ship", |_| Ok::<_, Flaky>("shipped".to_owned()))
+        .run()?;
+    let notify: String = ctx
+        .step("notify", |s| match s.attempt() {
+            1 => Err(Flaky(1)),
+            _ => Ok("notified".to_owned()),
+        })
+        .retry(twice())
+        .run()?;
     Ok(format!("{charge} {ship} {notify}"))
 }
 
@@ -111,9 +110,9 @@ async fn doomed_async(_: (), ctx: durable_tokio::DurableContext) -> Result<u32, 
 }
 
 fn doomed_blocking(_: (), ctx: &durable_blocking::DurableContext) -> Result<u32, DurableError> {
-    ctx.step_with("doomed", StepConfig::new().retry(twice()), |s| {
+    ctx.step("doomed", |s| {
         Err::<u32, _>(Flaky(s.attempt()))
-    })
+    }).retry(twice()).run()
 }
 
 /// `(type, operation id, name, (attempt, next delay))` of a history event.
@@ -223,11 +222,13 @@ async fn a_crash_during_an_at_most_once_step_is_reported_to_the_retry_strategy()
     runner.register_blocking(
         "pay",
         move |_: (), ctx: &durable_blocking::DurableContext| {
-            let config = StepConfig::new().at_most_once().retry(twice());
-            ctx.step_with("charge", config, |s| {
+            ctx.step("charge", |s| {
                 counter.fetch_add(1, Ordering::SeqCst);
                 Ok::<_, Flaky>(s.attempt())
             })
+            .at_most_once()
+            .retry(twice())
+            .run()
         },
     );
     // The first checkpoint records START; the invocation dies before the body runs.

@@ -143,6 +143,11 @@ impl Execution {
     /// suspension is decided as if it had never been begun; what it already queued is
     /// still recorded. Releasing a finished operation does nothing.
     pub fn release(&mut self, op: OperationHandle) {
+        if !self.is_ready() {
+            // Once the outcome is being decided the table is frozen: the check before
+            // PENDING reads what was blocked, whatever user code drops while unwinding.
+            return;
+        }
         if self.in_body == Some(op) {
             self.in_body = None;
         }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use durable_blocking::{DurableContext, DurableError, RetryPolicy, StepConfig};
+use durable_blocking::{DurableContext, DurableError, RetryPolicy};
 use e2e_scenarios::{every_second, handler_name, PaymentDeclined};
 use serde_json::{json, Value};
 
@@ -10,73 +10,70 @@ fn step_ok(event: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
     let name = event["name"].as_str().unwrap_or("world").to_owned();
     let greeting: String = ctx.step("greet", |_| {
         Ok::<_, PaymentDeclined>(format!("hello {name}"))
-    })?;
+    }).run()?;
     Ok(json!({ "greeting": greeting }))
 }
 
 fn retry_twice(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
-    let attempt: u32 = ctx.step_with("flaky", StepConfig::new().retry(every_second(3)), |s| {
+    let attempt: u32 = ctx.step("flaky", |s| {
         if s.attempt() <= 2 {
             Err(PaymentDeclined(format!("attempt {}", s.attempt())))
         } else {
             Ok(s.attempt())
         }
-    })?;
+    }).retry(every_second(3)).run()?;
     Ok(json!({ "succeeded_on": attempt }))
 }
 
 fn retry_exhausted(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
-    let never: u32 = ctx.step_with("doomed", StepConfig::new().retry(every_second(2)), |s| {
+    let never: u32 = ctx.step("doomed", |s| {
         Err(PaymentDeclined(format!("attempt {}", s.attempt())))
-    })?;
+    }).retry(every_second(2)).run()?;
     Ok(json!(never))
 }
 
 fn wait_then_step(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
     ctx.wait("pause", Duration::from_secs(2))?;
-    let after: String = ctx.step("after", |_| Ok::<_, PaymentDeclined>("done".to_owned()))?;
+    let after: String = ctx.step("after", |_| Ok::<_, PaymentDeclined>("done".to_owned())).run()?;
     Ok(json!(after))
 }
 
 fn at_most_once_crash(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
-    let charged: String = ctx.step_with(
-        "charge",
-        StepConfig::new().at_most_once().retry(every_second(2)),
-        |s| {
+    let charged: String = ctx.step("charge", |s| {
             if s.attempt() == 1 {
                 std::process::exit(3);
             }
             Ok::<_, PaymentDeclined>(format!("charged on attempt {}", s.attempt()))
-        },
-    )?;
+        }).at_most_once().retry(every_second(2)).run()?;
     Ok(json!(charged))
 }
 
+/// The blocking API has no concurrency until `parallel`/`map` land: the same two steps
+/// run one after the other, with the ids and histories the async scenario checks.
 fn concurrent(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
-    let results = ctx.step_all(
-        vec![
-            ("slow".to_owned(), StepConfig::new()),
-            ("fast".to_owned(), StepConfig::new().retry(every_second(2))),
-        ],
-        |i, s| {
-            if i == 0 {
-                std::thread::sleep(Duration::from_millis(300));
-                Ok("slow".to_owned())
-            } else if s.attempt() == 1 {
+    let slow: String = ctx
+        .step("slow", |_| {
+            std::thread::sleep(Duration::from_millis(300));
+            Ok::<_, PaymentDeclined>("slow".to_owned())
+        })
+        .run()?;
+    let fast: String = ctx
+        .step("fast", |s| {
+            if s.attempt() == 1 {
                 Err(PaymentDeclined("first try".into()))
             } else {
                 Ok("fast".to_owned())
             }
-        },
-    )?;
-    let values: Vec<String> = results.into_iter().collect::<Result<_, _>>()?;
-    Ok(json!(values))
+        })
+        .retry(every_second(2))
+        .run()?;
+    Ok(json!([slow, fast]))
 }
 
 fn no_retry(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
-    let v: u32 = ctx.step_with("once", StepConfig::new().retry(RetryPolicy::none()), |_| {
+    let v: u32 = ctx.step("once", |_| {
         Err(PaymentDeclined("no".into()))
-    })?;
+    }).retry(RetryPolicy::none()).run()?;
     Ok(json!(v))
 }
 

@@ -1,0 +1,140 @@
+//! Child contexts: a group of operations with its own id space, checkpointed as one
+//! CONTEXT operation.
+
+use std::fmt::{Debug, Display};
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+
+use durable_proto::{ContextStart, StepOutcome};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::context::{DurableContext, Shared};
+use crate::error::{error_object_of, DurableError};
+use crate::ops::step::decode;
+use crate::ops::{or_park, refusal, Interrupt, ReleaseGuard};
+use crate::panic::{catch_panic, CatchPanic};
+use crate::serdes::{Json, Serdes};
+use crate::OperationFuture;
+
+/// A child context being configured; await it to run it.
+#[must_use = "a child context does nothing until awaited"]
+pub struct ChildContext<'c, T, F> {
+    ctx: &'c DurableContext,
+    name: Option<String>,
+    function: F,
+    serdes: Arc<dyn Serdes<T>>,
+}
+
+impl<'c, T: Serialize + DeserializeOwned + 'static, F> ChildContext<'c, T, F> {
+    pub(crate) fn new(ctx: &'c DurableContext, name: Option<&str>, function: F) -> Self {
+        Self {
+            ctx,
+            name: name.map(str::to_owned),
+            function,
+            serdes: Arc::new(Json),
+        }
+    }
+}
+
+impl<T, F> ChildContext<'_, T, F> {
+    /// Replaces the JSON serializer for the context's result.
+    pub fn serdes(mut self, serdes: impl Serdes<T> + 'static) -> Self {
+        self.serdes = Arc::new(serdes);
+        self
+    }
+}
+
+impl<'c, T, F, Fut, E> IntoFuture for ChildContext<'c, T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(DurableContext) -> Fut + Send + 'c,
+    Fut: Future<Output = Result<T, E>> + Send + 'c,
+    E: Display + Debug + Send + 'static,
+{
+    type Output = Result<T, DurableError>;
+    type IntoFuture = OperationFuture<'c, T>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let mut call = ChildCall::begin(self.ctx, self.name.as_deref());
+        let (function, serdes) = (self.function, self.serdes);
+        Box::pin(async move { or_park(call.run(function, &*serdes).await).await })
+    }
+}
+
+/// A begun child context.
+#[doc(hidden)]
+pub struct ChildCall {
+    shared: Arc<Shared>,
+    start: Result<ContextStart, Interrupt>,
+    _guard: Option<ReleaseGuard>,
+}
+
+impl ChildCall {
+    /// Begins a child context named `name` in `ctx`'s context.
+    pub fn begin(ctx: &DurableContext, name: Option<&str>) -> Self {
+        let shared = ctx.shared().clone();
+        let start = shared
+            .lock()
+            .exec
+            .begin_child_context(ctx.context_ref(), name, None)
+            .map_err(refusal);
+        shared.changed.notify_one();
+        let op = match &start {
+            Ok(ContextStart::Done { op, .. } | ContextStart::Run { op, .. }) => Some(*op),
+            _ => None,
+        };
+        Self {
+            _guard: op.map(|op| ReleaseGuard {
+                shared: shared.clone(),
+                op,
+            }),
+            shared,
+            start,
+        }
+    }
+
+    /// Runs the context's function (unless its result is recorded) and records the result.
+    pub async fn run<T, F, Fut, E>(&mut self, function: F, serdes: &dyn Serdes<T>) -> Result<T, Interrupt>
+    where
+        F: FnOnce(DurableContext) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Display + Debug + 'static,
+    {
+        let shared = &self.shared;
+        let (op, child) = match std::mem::replace(&mut self.start, Err(Interrupt::Blocked)) {
+            Err(e) => return Err(e),
+            Ok(ContextStart::Done { op, result }) => return decode(shared, op, serdes, result),
+            Ok(ContextStart::Run { op, child }) => (op, child),
+            Ok(_) => return Err(Interrupt::Blocked),
+        };
+        let child_ctx = DurableContext::new(shared.clone(), child);
+        let result = match catch_panic(|| function(child_ctx)) {
+            Err(panic) => Err(panic),
+            Ok(fut) => CatchPanic(Box::pin(fut)).await,
+        };
+        let outcome = match result {
+            Err(panic) => StepOutcome::Error(panic),
+            Ok(Ok(value)) => match serdes.serialize(&value) {
+                Ok(text) => StepOutcome::Value(text),
+                Err(message) => StepOutcome::Unserializable(format!(
+                    "{message} (value of type {})",
+                    std::any::type_name::<T>()
+                )),
+            },
+            Ok(Err(e)) => {
+                // A blocking function unwinding from a suspension is not a failure.
+                if let Some(DurableError::Suspended | DurableError::Closing(_)) =
+                    (&e as &dyn std::any::Any).downcast_ref::<DurableError>()
+                {
+                    return Err(Interrupt::Blocked);
+                }
+                StepOutcome::Error(error_object_of(&e))
+            }
+        };
+        let recorded = shared.lock().exec.handle_context_outcome(op, outcome);
+        shared.changed.notify_one();
+        // The engine hands back the value itself, also when it was too large to record.
+        decode(shared, op, serdes, recorded.map_err(refusal)?)
+    }
+}

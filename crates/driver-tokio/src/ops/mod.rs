@@ -1,0 +1,96 @@
+//! The operations, each written once: an async core that the async front end awaits and
+//! the blocking front end drives with `block_on`.
+//!
+//! A core returns [`Interrupt`] when user code cannot go on: the async front end parks
+//! (the driver loop suspends or ends the invocation and drops the future), the blocking
+//! one returns [`DurableError::Suspended`] or [`DurableError::Closing`].
+
+pub(crate) mod child;
+pub(crate) mod step;
+pub(crate) mod wait;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use durable_proto::{ExecutionError, OperationHandle};
+
+use crate::context::Shared;
+use crate::error::DurableError;
+
+/// Why an operation does not return to user code.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Interrupt {
+    /// A catchable error for user code.
+    User(DurableError),
+    /// The branch waits on the service; it cannot go on in this invocation.
+    Blocked,
+    /// The invocation is ending (an engine decision user code cannot change).
+    Closing(String),
+}
+
+impl From<DurableError> for Interrupt {
+    fn from(e: DurableError) -> Self {
+        Self::User(e)
+    }
+}
+
+/// Splits an engine refusal into what user code may see and what only the driver handles.
+pub(crate) fn refusal(error: ExecutionError) -> Interrupt {
+    match error {
+        ExecutionError::InvalidName { .. } | ExecutionError::InvalidWaitDuration { .. } => {
+            Interrupt::User(DurableError::InvalidArgument(error))
+        }
+        other => Interrupt::Closing(other.to_string()),
+    }
+}
+
+/// Never resolves: the branch cannot proceed in this invocation, and the driver drops it.
+pub(crate) async fn park<T>() -> T {
+    std::future::pending().await
+}
+
+/// What an async operation future returns to user code.
+pub(crate) async fn or_park<T>(result: Result<T, Interrupt>) -> Result<T, DurableError> {
+    match result {
+        Ok(v) => Ok(v),
+        Err(Interrupt::User(e)) => Err(e),
+        Err(Interrupt::Blocked | Interrupt::Closing(_)) => park().await,
+    }
+}
+
+/// Releases an operation when the code that holds it goes away, whether it finished, was
+/// dropped before its first poll, or was dropped mid-way. Releasing a finished operation
+/// does nothing, so every path can simply drop the guard.
+pub(crate) struct ReleaseGuard {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) op: OperationHandle,
+}
+
+impl Drop for ReleaseGuard {
+    fn drop(&mut self) {
+        self.shared.lock().exec.release(self.op);
+        self.shared.changed.notify_one();
+    }
+}
+
+/// Tells the engine while a step body is being polled, so durable calls made from inside
+/// it are refused.
+pub(crate) struct InBody<F> {
+    pub(crate) fut: Pin<Box<F>>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) op: OperationHandle,
+}
+
+impl<F: Future> Future for InBody<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.shared.lock().exec.enter_body(self.op);
+        let out = self.fut.as_mut().poll(cx);
+        self.shared.lock().exec.leave_body(self.op);
+        out
+    }
+}

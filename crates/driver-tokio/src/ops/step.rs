@@ -1,0 +1,244 @@
+//! Steps: the builder user code awaits, and the core both front ends run.
+
+use std::fmt::{Debug, Display};
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+
+use durable_proto::{
+    OperationResult, RetryPolicy, RetryStrategy, StepEnd, StepOutcome, StepRequest,
+    StepSemantics, StepStart,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tracing::Instrument;
+
+use crate::context::{DurableContext, Shared, StepContext};
+use crate::error::{error_object_of, DurableError};
+use crate::ops::{or_park, refusal, InBody, Interrupt, ReleaseGuard};
+use crate::panic::{catch_panic, CatchPanic};
+use crate::serdes::{Json, Serdes};
+use crate::OperationFuture;
+
+/// A step being configured; await it to run it.
+#[must_use = "a step does nothing until awaited"]
+pub struct Step<'c, T, F> {
+    ctx: &'c DurableContext,
+    name: String,
+    body: F,
+    config: StepConfig<T>,
+}
+
+/// How a step runs: its retry strategy, semantics and serializer.
+#[doc(hidden)]
+pub struct StepConfig<T> {
+    pub strategy: Arc<dyn RetryStrategy>,
+    pub semantics: StepSemantics,
+    pub serdes: Arc<dyn Serdes<T>>,
+}
+
+impl<T: Serialize + DeserializeOwned + 'static> Default for StepConfig<T> {
+    fn default() -> Self {
+        Self {
+            strategy: Arc::new(RetryPolicy::default()),
+            semantics: StepSemantics::AtLeastOncePerRetry,
+            serdes: Arc::new(Json),
+        }
+    }
+}
+
+impl<'c, T, F> Step<'c, T, F> {
+    pub(crate) fn new(ctx: &'c DurableContext, name: &str, body: F, config: StepConfig<T>) -> Self {
+        Self {
+            ctx,
+            name: name.to_owned(),
+            body,
+            config,
+        }
+    }
+
+    /// Sets the retry strategy (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, strategy: impl RetryStrategy + 'static) -> Self {
+        self.config.strategy = Arc::new(strategy);
+        self
+    }
+
+    /// Sets the semantics (default at-least-once per retry).
+    pub fn semantics(mut self, semantics: StepSemantics) -> Self {
+        self.config.semantics = semantics;
+        self
+    }
+
+    /// Shorthand for at-most-once-per-retry semantics: the body runs only after its START
+    /// is recorded, and an attempt interrupted by a crash is never run again.
+    pub fn at_most_once(self) -> Self {
+        self.semantics(StepSemantics::AtMostOncePerRetry)
+    }
+
+    /// Replaces the JSON serializer for this step's value.
+    pub fn serdes(mut self, serdes: impl Serdes<T> + 'static) -> Self {
+        self.config.serdes = Arc::new(serdes);
+        self
+    }
+}
+
+impl<'c, T, F, Fut, E> IntoFuture for Step<'c, T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(StepContext) -> Fut + Send + 'c,
+    Fut: Future<Output = Result<T, E>> + Send + 'c,
+    E: Display + Debug + Send + 'static,
+{
+    type Output = Result<T, DurableError>;
+    type IntoFuture = OperationFuture<'c, T>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        // The id is claimed now, in program order; the guard releases the step if the
+        // future is dropped, even before its first poll.
+        let mut call = StepCall::begin(self.ctx, &self.name, self.config);
+        let body = self.body;
+        // `call` (and its release guard) lives as long as the future, parked or not.
+        Box::pin(async move { or_park(call.run(body).await).await })
+    }
+}
+
+/// A begun step: its id is claimed; run it with [`StepCall::run`].
+#[doc(hidden)]
+pub struct StepCall<T> {
+    shared: Arc<Shared>,
+    name: String,
+    config: StepConfig<T>,
+    start: Result<StepStart, Interrupt>,
+    _guard: Option<ReleaseGuard>,
+}
+
+impl<T> StepCall<T> {
+    /// Begins the step in `ctx`'s context.
+    pub fn begin(ctx: &DurableContext, name: &str, config: StepConfig<T>) -> Self {
+        let shared = ctx.shared().clone();
+        let start = {
+            let mut guard = shared.lock();
+            let request = StepRequest {
+                name: Some(name),
+                semantics: config.semantics,
+            };
+            guard
+                .exec
+                .begin_step(ctx.context_ref(), request, &*config.strategy)
+                .map_err(refusal)
+        };
+        shared.changed.notify_one();
+        let guard = start.as_ref().ok().map(|s| ReleaseGuard {
+            shared: shared.clone(),
+            op: s.op(),
+        });
+        Self {
+            shared,
+            name: name.to_owned(),
+            config,
+            start,
+            _guard: guard,
+        }
+    }
+
+    /// Runs the step to its result: the recorded one, or the body's (once per attempt
+    /// that this invocation may run). Keep the call alive while the branch is blocked:
+    /// dropping it releases the step.
+    pub async fn run<F, Fut, E>(&mut self, body: F) -> Result<T, Interrupt>
+    where
+        F: FnOnce(StepContext) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Display + Debug + 'static,
+    {
+        let shared = &self.shared;
+        let (op, wait_for) = match std::mem::replace(&mut self.start, Err(Interrupt::Blocked)) {
+            Err(e) => return Err(e),
+            Ok(StepStart::Done { op, result }) => {
+                return decode(shared, op, &*self.config.serdes, result)
+            }
+            Ok(StepStart::Run { op, wait_for, .. }) => (op, wait_for),
+            Ok(_) => return Err(Interrupt::Blocked),
+        };
+        if let Some(ticket) = wait_for {
+            shared.wait_acknowledged(ticket).await;
+        }
+        let (attempt, id) = {
+            let mut g = shared.lock();
+            let attempt = g.exec.start_attempt(op).map_err(refusal)?;
+            let id = g.exec.identity(op).map(|i| i.id.clone()).unwrap_or_default();
+            (attempt, id)
+        };
+        let span = tracing::info_span!(
+            "durable_step",
+            operation_id = %id,
+            name = %self.name,
+            attempt
+        );
+        let step_ctx = StepContext::new(attempt, id);
+        // Building the body's future runs user code too (all of it, for a blocking body).
+        shared.lock().exec.enter_body(op);
+        let made = span.in_scope(|| catch_panic(|| body(step_ctx)));
+        shared.lock().exec.leave_body(op);
+        let result = match made {
+            Err(panic) => Err(panic),
+            Ok(fut) => {
+                let polled = InBody {
+                    fut: Box::pin(fut),
+                    shared: shared.clone(),
+                    op,
+                };
+                CatchPanic(Box::pin(polled.instrument(span))).await
+            }
+        };
+        let outcome = match result {
+            // A panicking body is a failed attempt like any other.
+            Err(panic) => StepOutcome::Error(panic),
+            Ok(Ok(value)) => match self.config.serdes.serialize(&value) {
+                Ok(text) => StepOutcome::Value(text),
+                Err(message) => StepOutcome::Unserializable(format!(
+                    "{message} (value of type {})",
+                    std::any::type_name::<T>()
+                )),
+            },
+            Ok(Err(e)) => StepOutcome::Error(error_object_of(&e)),
+        };
+        let end = shared
+            .lock()
+            .exec
+            .handle_step_outcome(op, outcome, &*self.config.strategy);
+        shared.changed.notify_one();
+        match end.map_err(refusal)? {
+            StepEnd::Done(result) => decode(shared, op, &*self.config.serdes, result),
+            _ => Err(Interrupt::Blocked),
+        }
+    }
+}
+
+/// Hands a finished operation's result to user code: the value deserialized with
+/// `serdes` (also on the first run, so it sees what a replay will see), or its error.
+pub(crate) fn decode<T>(
+    shared: &Shared,
+    op: durable_proto::OperationHandle,
+    serdes: &dyn Serdes<T>,
+    result: OperationResult,
+) -> Result<T, Interrupt> {
+    let identity = shared.lock().exec.identity(op).cloned();
+    let (id, label) = identity
+        .as_ref()
+        .map_or((String::new(), String::new()), |i| (i.id.clone(), i.label().to_owned()));
+    match result {
+        Ok(text) => serdes
+            .deserialize(text.as_deref().unwrap_or("null"))
+            .map_err(|message| {
+                Interrupt::User(DurableError::Serialization {
+                    operation_id: id.clone(),
+                    message: format!(
+                        "the recorded value of operation {label:?} (id {id}) cannot be read as \
+                         {}: {message}. If the code changed this operation's type, ship the \
+                         change as a new function version so running executions keep theirs",
+                        std::any::type_name::<T>()
+                    ),
+                })
+            }),
+        Err(e) => Err(Interrupt::User(DurableError::from_failure(id, e))),
+    }
+}
