@@ -88,6 +88,7 @@ where
     let mut user: Option<UserFuture> = None;
     let mut request: Option<AbortOnDrop> = None;
     loop {
+        let mut dropped: Option<UserFuture> = None;
         {
             let mut guard = shared.lock();
             let exec = &mut guard.exec;
@@ -96,7 +97,9 @@ where
                 return outcome;
             }
             if exec.is_closing() {
-                user = None;
+                // Dropped outside the lock below: dropping operation futures releases them,
+                // which takes the lock.
+                dropped = user.take();
             }
             if user.is_none() && exec.is_ready() {
                 if let Some(h) = handler.take() {
@@ -124,6 +127,7 @@ where
                 });
             }
         }
+        drop(dropped);
         tokio::select! {
             biased;
             result = async { user.as_mut().expect("guarded").await }, if user.is_some() => {
@@ -142,6 +146,7 @@ where
             let mut guard = shared.lock();
             if guard.exec.should_suspend() {
                 guard.exec.suspend();
+                drop(guard);
                 user = None;
             }
         }

@@ -63,7 +63,7 @@ impl Execution {
         let context = self.journal.context(ctx).ok_or(ExecutionError::Misuse {
             what: "unknown context handle",
         })?;
-        if context.active > 0 && context.mixed {
+        if self.config.check_concurrent_begins && context.active > 0 && context.mixed {
             let e = ExecutionError::TimingDependentId {
                 context: context.id.clone(),
                 name: name.map(str::to_owned),
