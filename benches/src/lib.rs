@@ -294,8 +294,6 @@ impl Workload {
     }
 }
 
-/// Runs `workload` as a first invocation (no history) against a fresh [`FakeService`]
-/// whose every call takes `latency`.
 /// The map emulation is a sliding window begun from one loop in item order, which is
 /// replay-safe but looks like racing branches to the engine's check (see
 /// `ExecutionConfig::check_concurrent_begins`); the real `map` will not need this.
@@ -305,6 +303,8 @@ fn live_options() -> Options {
     options
 }
 
+/// Runs `workload` as a first invocation (no history) against a fresh [`FakeService`]
+/// whose every call takes `latency`.
 pub async fn live(workload: Workload, latency: Duration) -> LiveRun {
     let service = Arc::new(FakeService::new(latency));
     let bytes = fresh_envelope();

@@ -214,7 +214,11 @@ impl DurableContext {
     /// let (_orders, _tax): (String, u64) = (orders?, tax?);
     /// # Ok(()) }
     /// ```
-    pub fn run_in_child_context<T, F, Fut, E>(&self, name: &str, function: F) -> ChildContext<'_, T, F>
+    pub fn run_in_child_context<T, F, Fut, E>(
+        &self,
+        name: &str,
+        function: F,
+    ) -> ChildContext<'_, T, F>
     where
         T: Serialize + DeserializeOwned + Send + 'static,
         F: FnOnce(DurableContext) -> Fut + Send,

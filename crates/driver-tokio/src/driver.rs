@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use durable_proto::{
-    ApiFailure, CheckpointResponse, ErrorObject, Event, Execution, ExecutionConfig,
-    ExecutionState, InvocationFailure, InvocationInput, InvocationOutcome, ServiceRequest,
+    ApiFailure, CheckpointResponse, ErrorObject, Event, Execution, ExecutionConfig, ExecutionState,
+    InvocationFailure, InvocationInput, InvocationOutcome, ServiceRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -210,7 +210,12 @@ fn log_events(exec: &mut Execution) {
                     }
                 }
             }
-            Event::AttemptFinished { op, attempt, failed: true, retry_after } => {
+            Event::AttemptFinished {
+                op,
+                attempt,
+                failed: true,
+                retry_after,
+            } => {
                 if let Some(i) = identity(op) {
                     tracing::debug!(operation_id = %i.id, attempt, ?retry_after, "attempt failed");
                 }

@@ -181,7 +181,10 @@ mod tests {
             }
             error_object_of(&Local)
         }
-        assert_eq!(error_object_of(&Generic("x".to_owned())).type_name(), "Generic");
+        assert_eq!(
+            error_object_of(&Generic("x".to_owned())).type_name(),
+            "Generic"
+        );
         assert_eq!(inner().type_name(), "Local");
         let policy = durable_proto::RetryPolicy::default().retry_if_error_type("Generic");
         assert!(policy.is_retryable(&error_object_of(&Generic(1u8))));

@@ -17,9 +17,6 @@ use std::pin::Pin;
 pub use aws::LambdaClient;
 pub use client::{BoxFuture, CheckpointClient};
 pub use context::{DurableContext, Logger, StepContext};
-pub use ops::child::ChildContext;
-pub use ops::step::Step;
-pub use ops::wait::Wait;
 pub use driver::{handle, Options};
 /// The engine crate, for lower-level access (wire types, the engine itself).
 pub use durable_proto as proto;
@@ -30,6 +27,9 @@ pub use durable_proto::{
 };
 pub use error::{error_object_of, readable_type_name, DurableError};
 pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};
+pub use ops::child::ChildContext;
+pub use ops::step::Step;
+pub use ops::wait::Wait;
 pub use panic::PANIC_ERROR_TYPE;
 pub use runtime::{outcome_to_response, run, run_with_client};
 pub use serdes::{serdes_fn, FnSerdes, Json, Serdes};

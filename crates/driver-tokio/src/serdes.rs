@@ -78,4 +78,3 @@ where
         (self.deserialize)(text)
     }
 }
-

@@ -76,16 +76,22 @@ fn order_blocking(
     order: u32,
     ctx: &durable_blocking::DurableContext,
 ) -> Result<String, DurableError> {
-    let price: u32 = ctx.step("price", |s| {
-        if s.attempt() <= 2 {
-            Err(Flaky(s.attempt()))
-        } else {
-            Ok(order * 3)
-        }
-    }).retry(jittered()).run()?;
-    let charge: String = ctx.step("charge", |s| {
-        Ok::<_, Flaky>(format!("ch_{price}_{}", s.attempt()))
-    }).at_most_once().run()?;
+    let price: u32 = ctx
+        .step("price", |s| {
+            if s.attempt() <= 2 {
+                Err(Flaky(s.attempt()))
+            } else {
+                Ok(order * 3)
+            }
+        })
+        .retry(jittered())
+        .run()?;
+    let charge: String = ctx
+        .step("charge", |s| {
+            Ok::<_, Flaky>(format!("ch_{price}_{}", s.attempt()))
+        })
+        .at_most_once()
+        .run()?;
     ctx.wait("settle", Duration::from_secs(3600))?;
     let ship: String = ctx
         .step("ship", |_| Ok::<_, Flaky>("shipped".to_owned()))
@@ -110,9 +116,9 @@ async fn doomed_async(_: (), ctx: durable_tokio::DurableContext) -> Result<u32, 
 }
 
 fn doomed_blocking(_: (), ctx: &durable_blocking::DurableContext) -> Result<u32, DurableError> {
-    ctx.step("doomed", |s| {
-        Err::<u32, _>(Flaky(s.attempt()))
-    }).retry(twice()).run()
+    ctx.step("doomed", |s| Err::<u32, _>(Flaky(s.attempt())))
+        .retry(twice())
+        .run()
 }
 
 /// `(type, operation id, name, (attempt, next delay))` of a history event.

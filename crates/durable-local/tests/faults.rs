@@ -5,10 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use durable_local::faults;
-use durable_local::{
-    EventType, ExecutionStatus, InvocationResult, LocalRunner, CRASH_ERROR_TYPE,
-    PENDING_WITHOUT_PENDING_OPERATIONS,
-};
+use durable_local::{EventType, ExecutionStatus, InvocationResult, LocalRunner, CRASH_ERROR_TYPE};
 use durable_tokio::{DurableContext, DurableError, Jitter, RetryPolicy};
 
 /// Registers a handler running one step named "work" whose body counts its runs.
@@ -170,8 +167,11 @@ async fn a_dropped_step_start_is_accepted_by_default_and_rejected_when_strict() 
     );
 }
 
+/// The service acknowledges a WAIT START but loses it. PENDING would leave nothing pending
+/// (the service would fail the execution), so the invocation ends instead and is retried;
+/// the retried invocation starts the wait again.
 #[tokio::test]
-async fn a_dropped_wait_start_leaves_nothing_pending_and_the_execution_fails() {
+async fn a_dropped_wait_start_ends_the_invocation_and_the_retry_records_it() {
     let mut runner = LocalRunner::new();
     runner.register("nap", |_: (), ctx: DurableContext| async move {
         ctx.wait("nap", Duration::from_secs(60)).await?;
@@ -179,15 +179,20 @@ async fn a_dropped_wait_start_leaves_nothing_pending_and_the_execution_fails() {
     });
     runner.client().drop_next_start_named("nap");
     let execution = runner.run("nap", ()).await.unwrap();
-    assert_eq!(execution.status(), ExecutionStatus::Failed);
     assert_eq!(
-        execution.error().unwrap().message(),
-        PENDING_WITHOUT_PENDING_OPERATIONS
+        execution.status(),
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.error()
     );
-    assert!(execution.operation("nap").is_none());
-    assert_eq!(
+    assert_ne!(
         execution.invocations()[0].result,
-        Some(InvocationResult::Pending)
+        Some(InvocationResult::Pending),
+        "the first invocation must not return PENDING with nothing recorded"
+    );
+    assert_eq!(
+        execution.operation("nap").map(|o| o.status.clone()),
+        Some(durable_proto::OperationStatus::Succeeded)
     );
 }
 

@@ -57,7 +57,11 @@ impl Execution {
             let step = self
                 .identity(step)
                 .map_or_else(String::new, |i| i.label().to_owned());
-            return Err(ExecutionError::OperationInsideStep { step });
+            let e = ExecutionError::OperationInsideStep { step };
+            // Fatal: the body cannot go on without the operation, and its replay would
+            // assign the id to another operation.
+            self.fail_execution(&e);
+            return Err(e);
         }
         let name = validate_name(name)?;
         let context = self.journal.context(ctx).ok_or(ExecutionError::Misuse {
@@ -86,25 +90,27 @@ impl Execution {
                 return Err(e);
             }
         };
-        let record = claim.record.map_or_else(RecordView::default, |r| RecordView {
-            status: Some(r.status.clone()),
-            attempt: r.step_details.as_ref().map_or(0, |d| d.attempt),
-            result: r
-                .step_details
-                .as_ref()
-                .and_then(|d| d.result.clone())
-                .or_else(|| r.context_details.as_ref().and_then(|d| d.result.clone())),
-            error: r
-                .step_details
-                .as_ref()
-                .and_then(|d| d.error.clone())
-                .or_else(|| r.context_details.as_ref().and_then(|d| d.error.clone())),
-            replay_children: r
-                .context_details
-                .as_ref()
-                .and_then(|d| d.replay_children)
-                .unwrap_or(false),
-        });
+        let record = claim
+            .record
+            .map_or_else(RecordView::default, |r| RecordView {
+                status: Some(r.status.clone()),
+                attempt: r.step_details.as_ref().map_or(0, |d| d.attempt),
+                result: r
+                    .step_details
+                    .as_ref()
+                    .and_then(|d| d.result.clone())
+                    .or_else(|| r.context_details.as_ref().and_then(|d| d.result.clone())),
+                error: r
+                    .step_details
+                    .as_ref()
+                    .and_then(|d| d.error.clone())
+                    .or_else(|| r.context_details.as_ref().and_then(|d| d.error.clone())),
+                replay_children: r
+                    .context_details
+                    .as_ref()
+                    .and_then(|d| d.replay_children)
+                    .unwrap_or(false),
+            });
         let identity = OperationIdentity {
             id: claim.id,
             parent_id: claim.parent_id,

@@ -157,7 +157,9 @@ impl Execution {
             StepOutcome::Unserializable(message) => {
                 let error = ErrorObject::new(
                     SERIALIZATION_ERROR_TYPE,
-                    format!("the result of child context {label} could not be serialized: {message}"),
+                    format!(
+                        "the result of child context {label} could not be serialized: {message}"
+                    ),
                 );
                 let mut update = slot.identity.update(OperationAction::Fail);
                 update.error = Some(error.clone());

@@ -24,10 +24,10 @@ pub use config::ExecutionConfig;
 pub use context::{ContextStart, CHILD_CONTEXT_SUB_TYPE};
 pub use error::{ExecutionError, OperationShape};
 pub use event::{Ending, Event};
-pub use operation::{OperationHandle, OperationIdentity, OperationState};
 pub use execution::{Execution, InvocationFailure, InvocationOutcome, ServiceRequest};
 pub use ids::is_valid_operation_id;
 pub use journal::ContextRef;
+pub use operation::{OperationHandle, OperationIdentity, OperationState};
 /// The RNG trait retry strategies draw jitter from (re-exported from `rand_core`).
 pub use rand_core::RngCore;
 pub use retry::*;

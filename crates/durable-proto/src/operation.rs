@@ -170,5 +170,4 @@ impl Table {
             .iter()
             .filter(|s| s.state == OperationState::Blocked)
     }
-
 }

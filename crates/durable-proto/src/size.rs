@@ -110,7 +110,11 @@ mod tests {
     #[test]
     fn error_length_is_exactly_what_serde_json_writes() {
         for e in sample_errors() {
-            assert_eq!(error_json_len(&e), serde_json::to_vec(&e).unwrap().len(), "{e:?}");
+            assert_eq!(
+                error_json_len(&e),
+                serde_json::to_vec(&e).unwrap().len(),
+                "{e:?}"
+            );
         }
     }
 

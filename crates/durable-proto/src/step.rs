@@ -161,7 +161,10 @@ impl Execution {
                 Ok(StepStart::Done {
                     op,
                     result: Err(record.error.unwrap_or_else(|| {
-                        ErrorObject::new("StepFailed", format!("step {id} ended with status {status}"))
+                        ErrorObject::new(
+                            "StepFailed",
+                            format!("step {id} ended with status {status}"),
+                        )
                     })),
                 })
             }

@@ -95,7 +95,11 @@ impl ChildCall {
     }
 
     /// Runs the context's function (unless its result is recorded) and records the result.
-    pub async fn run<T, F, Fut, E>(&mut self, function: F, serdes: &dyn Serdes<T>) -> Result<T, Interrupt>
+    pub async fn run<T, F, Fut, E>(
+        &mut self,
+        function: F,
+        serdes: &dyn Serdes<T>,
+    ) -> Result<T, Interrupt>
     where
         F: FnOnce(DurableContext) -> Fut,
         Fut: Future<Output = Result<T, E>>,

@@ -5,8 +5,8 @@ use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 
 use durable_proto::{
-    OperationResult, RetryPolicy, RetryStrategy, StepEnd, StepOutcome, StepRequest,
-    StepSemantics, StepStart,
+    OperationResult, RetryPolicy, RetryStrategy, StepEnd, StepOutcome, StepRequest, StepSemantics,
+    StepStart,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -164,7 +164,11 @@ impl<T> StepCall<T> {
         let (attempt, id) = {
             let mut g = shared.lock();
             let attempt = g.exec.start_attempt(op).map_err(refusal)?;
-            let id = g.exec.identity(op).map(|i| i.id.clone()).unwrap_or_default();
+            let id = g
+                .exec
+                .identity(op)
+                .map(|i| i.id.clone())
+                .unwrap_or_default();
             (attempt, id)
         };
         let span = tracing::info_span!(
@@ -224,7 +228,9 @@ pub(crate) fn decode<T>(
     let identity = shared.lock().exec.identity(op).cloned();
     let (id, label) = identity
         .as_ref()
-        .map_or((String::new(), String::new()), |i| (i.id.clone(), i.label().to_owned()));
+        .map_or((String::new(), String::new()), |i| {
+            (i.id.clone(), i.label().to_owned())
+        });
     match result {
         Ok(text) => serdes
             .deserialize(text.as_deref().unwrap_or("null"))

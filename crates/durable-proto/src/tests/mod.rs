@@ -198,7 +198,12 @@ impl FakeService {
             }
             (OperationType::Context, OperationAction::Start) => {}
             (OperationType::Context, OperationAction::Succeed | OperationAction::Fail) => {
-                assert_eq!(op.status, OperationStatus::Started, "completion of context {}", u.id);
+                assert_eq!(
+                    op.status,
+                    OperationStatus::Started,
+                    "completion of context {}",
+                    u.id
+                );
                 let d = op.context_details.get_or_insert_with(Default::default);
                 if u.action == OperationAction::Succeed {
                     op.status = OperationStatus::Succeeded;

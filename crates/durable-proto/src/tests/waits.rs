@@ -73,8 +73,15 @@ fn names_are_validated() {
     let err = exec
         .begin_wait(ContextRef::ROOT, Some(""), Duration::from_secs(1))
         .unwrap_err();
-    assert_eq!(err.code(), "DP-X003", "an empty name is refused, not taken as none");
-    assert!(exec.poll_request().is_none(), "refused calls checkpoint nothing");
+    assert_eq!(
+        err.code(),
+        "DP-X003",
+        "an empty name is refused, not taken as none"
+    );
+    assert!(
+        exec.poll_request().is_none(),
+        "refused calls checkpoint nothing"
+    );
 }
 
 /// Found by fuzzing (F1): rounding the largest durations up must not overflow into a zero.
@@ -87,4 +94,30 @@ fn the_largest_durations_are_rejected_not_wrapped() {
         .unwrap_err();
     assert_eq!(err.code(), "DP-X004");
     assert!(exec.poll_request().is_none());
+}
+
+#[test]
+fn a_finished_child_context_replays_its_result_without_running_its_function() {
+    let mut svc = FakeService::new("{}");
+    let runs = std::cell::Cell::new(0);
+    let program = |ctx: &mut Ctx<'_>| {
+        let r = ctx.child("group", |c| {
+            runs.set(runs.get() + 1);
+            let v = c.step(
+                "inner",
+                StepSemantics::AtLeastOncePerRetry,
+                &RetryPolicy::none(),
+                |_| Ok("41".into()),
+            )?;
+            user_error(v)
+        })?;
+        ctx.wait("w", 5)?;
+        user_error(r)
+    };
+    let invocations = run_to_end(&mut svc, &program);
+    assert_eq!(invocations.len(), 2);
+    assert_eq!(invocations[1].output().result.as_deref(), Some("41"));
+    assert_eq!(runs.get(), 1, "the replay served the recorded result");
+    assert_eq!(svc.ops["1"].operation_type, OperationType::Context);
+    assert_eq!(svc.ops["1-1"].parent_id.as_deref(), Some("1"));
 }

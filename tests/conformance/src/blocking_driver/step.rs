@@ -3,9 +3,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use durable_blocking::{
-    DurableContext, DurableError, Jitter, RetryPolicy, Serdes, StepContext,
-};
+use durable_blocking::{DurableContext, DurableError, Jitter, RetryPolicy, Serdes, StepContext};
 use serde_json::Value;
 
 use crate::{crash_runtime, NoRetryOnTransient, Person, Profile, ServiceError, TransientError};
@@ -61,29 +59,35 @@ impl Serdes<String> for Uppercase {
 
 /// 1-1: a single step that takes the input and returns a greeting.
 fn basic(name: String, ctx: &DurableContext) -> Result<String, DurableError> {
-    ctx.step("greet", |_| Ok::<_, Infallible>(format!("Hello, {name}!"))).run()
+    ctx.step("greet", |_| Ok::<_, Infallible>(format!("Hello, {name}!")))
+        .run()
 }
 
 /// 1-2: the same with an explicit step name.
 fn named(name: String, ctx: &DurableContext) -> Result<String, DurableError> {
     ctx.step("custom_step_name", |_| {
         Ok::<_, Infallible>(format!("Hello, {name}!"))
-    }).run()
+    })
+    .run()
 }
 
 /// 1-3: the second step uses the first one's result.
 fn sequential(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
-    let first: String = ctx.step("step_one", |_| Ok::<_, Infallible>("first".to_owned())).run()?;
+    let first: String = ctx
+        .step("step_one", |_| Ok::<_, Infallible>("first".to_owned()))
+        .run()?;
     ctx.step("step_two", |_| {
         Ok::<_, Infallible>(format!("{first}_second"))
-    }).run()
+    })
+    .run()
 }
 
 /// 1-4: a step returning a nested object with arrays and mixed types.
 fn complex_object(person: Person, ctx: &DurableContext) -> Result<Profile, DurableError> {
     ctx.step("build_response", |_| {
         Ok::<_, Infallible>(Profile::of(person))
-    }).run()
+    })
+    .run()
 }
 
 /// 1-5: a step returning nothing (`null`).
@@ -93,9 +97,9 @@ fn null_result(_: Value, ctx: &DurableContext) -> Result<(), DurableError> {
 
 /// 1-6: a per-step serializer that upper-cases the string it checkpoints.
 fn custom_serdes(text: String, ctx: &DurableContext) -> Result<String, DurableError> {
-    ctx.step("return_input", |_| {
-        Ok::<_, Infallible>(text)
-    }).serdes(Uppercase).run()
+    ctx.step("return_input", |_| Ok::<_, Infallible>(text))
+        .serdes(Uppercase)
+        .run()
 }
 
 /// 1-7: the step logs through the durable logger when it starts and when it finishes.
@@ -107,22 +111,27 @@ fn context_logger(name: String, ctx: &DurableContext) -> Result<String, DurableE
         ctx.logger()
             .info(format!("Greeting step completed with: {greeting}"));
         Ok::<_, Infallible>(greeting)
-    }).run()
+    })
+    .run()
 }
 
 /// 1-8: a step, then a 2 s wait; the replay skips the finished step.
 fn step_and_wait(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
-    let value: String = ctx.step("compute", |_| Ok::<_, Infallible>("computed".to_owned())).run()?;
+    let value: String = ctx
+        .step("compute", |_| Ok::<_, Infallible>("computed".to_owned()))
+        .run()?;
     ctx.wait("pause", Duration::from_secs(2))?;
     Ok(value)
 }
 
 /// 1-9: the replay returns the checkpointed value without running the step again.
 fn replay_skips_succeeded(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
-    let value: String = ctx.step("compute", |_| {
-        ctx.logger().info("step executed");
-        Ok::<_, Infallible>("cached_value".to_owned())
-    }).run()?;
+    let value: String = ctx
+        .step("compute", |_| {
+            ctx.logger().info("step executed");
+            Ok::<_, Infallible>("cached_value".to_owned())
+        })
+        .run()?;
     ctx.wait("pause", Duration::from_secs(1))?;
     Ok(value)
 }
@@ -130,10 +139,13 @@ fn replay_skips_succeeded(_: Value, ctx: &DurableContext) -> Result<String, Dura
 /// 1-10: a step that fails for good is caught; the replay hands back the same error without
 /// running the step again.
 fn replay_rethrows_failed(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
-    let outcome: Result<String, _> = ctx.step("fail_once", |_| {
+    let outcome: Result<String, _> = ctx
+        .step("fail_once", |_| {
             ctx.logger().info("step executed");
             Err(ServiceError("permanent failure".into()))
-        }).retry(RetryPolicy::none()).run();
+        })
+        .retry(RetryPolicy::none())
+        .run();
     let caught = match outcome {
         Ok(value) => value,
         Err(DurableError::StepFailed(error)) => format!("caught {}", error.type_name()),
@@ -154,12 +166,18 @@ fn fail_first(failures: u32, step: &StepContext) -> Result<String, ServiceError>
 
 /// 1-11: fails on the first attempt, succeeds on the retry.
 fn retry_then_succeed(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
-    ctx.step("unreliable", |s| fail_first(1, s).map(|_| "Operation succeeded".to_owned())).retry(every_second(3)).run()
+    ctx.step("unreliable", |s| {
+        fail_first(1, s).map(|_| "Operation succeeded".to_owned())
+    })
+    .retry(every_second(3))
+    .run()
 }
 
 /// 1-12: always fails; 4 attempts in all, 1 s apart.
 fn retry_exhausted(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
-    ctx.step("always_fail", |s| fail_first(u32::MAX, s)).retry(every_second(4)).run()
+    ctx.step("always_fail", |s| fail_first(u32::MAX, s))
+        .retry(every_second(4))
+        .run()
 }
 
 /// 1-13: fails twice, then succeeds, with the SDK's default retry strategy.
@@ -172,9 +190,9 @@ fn custom_backoff(_: Value, ctx: &DurableContext) -> Result<String, DurableError
     let policy = RetryPolicy::exponential(5, Duration::from_secs(2), Duration::from_secs(60), 3.0)
         .expect("a valid retry policy")
         .with_jitter(Jitter::None);
-    ctx.step("unreliable", |s| {
-        fail_first(2, s)
-    }).retry(policy).run()
+    ctx.step("unreliable", |s| fail_first(2, s))
+        .retry(policy)
+        .run()
 }
 
 /// 1-15: retries only `TransientError`s; the first attempt throws one.
@@ -186,14 +204,18 @@ fn retry_transient(_: Value, ctx: &DurableContext) -> Result<String, DurableErro
         } else {
             Ok("recovered".to_owned())
         }
-    }).retry(policy).run()
+    })
+    .retry(policy)
+    .run()
 }
 
 /// 1-16: the strategy declines to retry a `TransientError`, so the step fails at once.
 fn no_retry_transient(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
     ctx.step("flaky", |_| {
         Err::<String, _>(TransientError("connection reset".into()))
-    }).retry(NoRetryOnTransient).run()
+    })
+    .retry(NoRetryOnTransient)
+    .run()
 }
 
 /// 1-17: at-most-once, no retry; the body logs the input and crashes the runtime. The replay
@@ -214,27 +236,40 @@ fn at_most_once_no_retry(input: String, ctx: &DurableContext) -> Result<String, 
 /// 1-18: at-most-once with retries; the first attempt crashes the runtime, the retry succeeds.
 fn at_most_once_retry(input: String, ctx: &DurableContext) -> Result<String, DurableError> {
     ctx.step("at_most_once_step", |s| {
-            ctx.logger()
-                .info(format!("attempt {} processing {input}", s.attempt()));
-            if s.attempt() == 1 {
-                crash_runtime();
-            }
-            Ok::<_, Infallible>("succeeded on second attempt".to_owned())
-        }).at_most_once().retry(every_second(3)).run()
+        ctx.logger()
+            .info(format!("attempt {} processing {input}", s.attempt()));
+        if s.attempt() == 1 {
+            crash_runtime();
+        }
+        Ok::<_, Infallible>("succeeded on second attempt".to_owned())
+    })
+    .at_most_once()
+    .retry(every_second(3))
+    .run()
 }
 
 /// 1-19: a step that always fails, with no retries: the execution fails.
 fn fails_permanently(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
-    ctx.step("failing", |_| Err::<String, _>(ServiceError("always fails".into()))).retry(RetryPolicy::none()).run()
+    ctx.step("failing", |_| {
+        Err::<String, _>(ServiceError("always fails".into()))
+    })
+    .retry(RetryPolicy::none())
+    .run()
 }
 
 /// 1-20: the failure is caught, user code falls back, and a second step runs.
 fn error_caught(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
-    let primary: Result<String, _> = ctx.step("primary", |_| Err(ServiceError("primary unavailable".into()))).retry(RetryPolicy::none()).run();
+    let primary: Result<String, _> = ctx
+        .step("primary", |_| {
+            Err(ServiceError("primary unavailable".into()))
+        })
+        .retry(RetryPolicy::none())
+        .run();
     let value = match primary {
         Ok(value) => value,
         Err(DurableError::StepFailed(_)) => "fallback".to_owned(),
         Err(other) => return Err(other),
     };
-    ctx.step("finish", |_| Ok::<_, Infallible>(format!("{value}_result"))).run()
+    ctx.step("finish", |_| Ok::<_, Infallible>(format!("{value}_result")))
+        .run()
 }

@@ -8,43 +8,57 @@ use serde_json::{json, Value};
 
 fn step_ok(event: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
     let name = event["name"].as_str().unwrap_or("world").to_owned();
-    let greeting: String = ctx.step("greet", |_| {
-        Ok::<_, PaymentDeclined>(format!("hello {name}"))
-    }).run()?;
+    let greeting: String = ctx
+        .step("greet", |_| {
+            Ok::<_, PaymentDeclined>(format!("hello {name}"))
+        })
+        .run()?;
     Ok(json!({ "greeting": greeting }))
 }
 
 fn retry_twice(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
-    let attempt: u32 = ctx.step("flaky", |s| {
-        if s.attempt() <= 2 {
-            Err(PaymentDeclined(format!("attempt {}", s.attempt())))
-        } else {
-            Ok(s.attempt())
-        }
-    }).retry(every_second(3)).run()?;
+    let attempt: u32 = ctx
+        .step("flaky", |s| {
+            if s.attempt() <= 2 {
+                Err(PaymentDeclined(format!("attempt {}", s.attempt())))
+            } else {
+                Ok(s.attempt())
+            }
+        })
+        .retry(every_second(3))
+        .run()?;
     Ok(json!({ "succeeded_on": attempt }))
 }
 
 fn retry_exhausted(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
-    let never: u32 = ctx.step("doomed", |s| {
-        Err(PaymentDeclined(format!("attempt {}", s.attempt())))
-    }).retry(every_second(2)).run()?;
+    let never: u32 = ctx
+        .step("doomed", |s| {
+            Err(PaymentDeclined(format!("attempt {}", s.attempt())))
+        })
+        .retry(every_second(2))
+        .run()?;
     Ok(json!(never))
 }
 
 fn wait_then_step(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
     ctx.wait("pause", Duration::from_secs(2))?;
-    let after: String = ctx.step("after", |_| Ok::<_, PaymentDeclined>("done".to_owned())).run()?;
+    let after: String = ctx
+        .step("after", |_| Ok::<_, PaymentDeclined>("done".to_owned()))
+        .run()?;
     Ok(json!(after))
 }
 
 fn at_most_once_crash(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
-    let charged: String = ctx.step("charge", |s| {
+    let charged: String = ctx
+        .step("charge", |s| {
             if s.attempt() == 1 {
                 std::process::exit(3);
             }
             Ok::<_, PaymentDeclined>(format!("charged on attempt {}", s.attempt()))
-        }).at_most_once().retry(every_second(2)).run()?;
+        })
+        .at_most_once()
+        .retry(every_second(2))
+        .run()?;
     Ok(json!(charged))
 }
 
@@ -71,9 +85,10 @@ fn concurrent(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
 }
 
 fn no_retry(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
-    let v: u32 = ctx.step("once", |_| {
-        Err(PaymentDeclined("no".into()))
-    }).retry(RetryPolicy::none()).run()?;
+    let v: u32 = ctx
+        .step("once", |_| Err(PaymentDeclined("no".into())))
+        .retry(RetryPolicy::none())
+        .run()?;
     Ok(json!(v))
 }
 

@@ -1,0 +1,215 @@
+//! One test per finding of the reliability probe (docs/reliability.md, "Findings of the
+//! probe"): each reproduces the finding through the real drivers on the local service and
+//! checks what a user sees now.
+
+use std::time::Duration;
+
+use durable_local::{ExecutionStatus, LocalRunner};
+use durable_tokio::{DurableContext, DurableError, RetryPolicy};
+
+/// Fails a test that would otherwise hang (real time: the runner itself uses virtual time).
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .expect("the execution hung")
+}
+
+async fn http_get(ctx: &DurableContext, url: String, io: Duration) -> Result<String, DurableError> {
+    ctx.step("http_get", move |_| async move {
+        tokio::time::sleep(io).await;
+        Ok::<_, std::io::Error>(format!("GET {url}"))
+    })
+    .await
+}
+
+/// Finding 1: two joined pipelines whose steps share a name. Before, replay handed the
+/// orders slot the result of `GET /price`; now the first run fails with a typed error
+/// instead of recording a history that replays wrongly.
+#[tokio::test]
+async fn joined_pipelines_never_replay_another_operations_value() {
+    async fn handler(_: (), ctx: DurableContext) -> Result<(String, String), DurableError> {
+        let (orders, tax) = tokio::join!(
+            async {
+                let user = http_get(&ctx, "/user".into(), Duration::from_millis(1)).await?;
+                http_get(&ctx, format!("/orders?{user}"), Duration::ZERO).await
+            },
+            async {
+                let price = http_get(&ctx, "/price".into(), Duration::from_millis(50)).await?;
+                http_get(&ctx, format!("/tax?{price}"), Duration::ZERO).await
+            },
+        );
+        ctx.wait("settle", Duration::from_secs(60)).await?;
+        Ok((orders?, tax?))
+    }
+    let mut runner = LocalRunner::new();
+    runner.register("f", handler);
+    let execution = within(runner.run("f", ())).await.unwrap();
+    assert_eq!(execution.status(), ExecutionStatus::Failed);
+    let error = execution.error().unwrap();
+    assert_eq!(error.type_name(), "ConcurrencyContractError", "{error:?}");
+    assert!(
+        error.message().contains("child context"),
+        "{}",
+        error.message()
+    );
+}
+
+/// Finding 1, the fix users apply: each branch in its own child context replays with its
+/// own values.
+#[tokio::test]
+async fn joined_pipelines_in_child_contexts_replay_their_own_values() {
+    async fn handler(_: (), ctx: DurableContext) -> Result<(String, String), DurableError> {
+        let (orders, tax) = tokio::join!(
+            ctx.run_in_child_context("orders", |c| async move {
+                let user = http_get(&c, "/user".into(), Duration::from_millis(1)).await?;
+                http_get(&c, format!("/orders?{user}"), Duration::ZERO).await
+            }),
+            ctx.run_in_child_context("tax", |c| async move {
+                let price = http_get(&c, "/price".into(), Duration::from_millis(50)).await?;
+                http_get(&c, format!("/tax?{price}"), Duration::ZERO).await
+            }),
+        );
+        ctx.wait("settle", Duration::from_secs(60)).await?;
+        Ok((orders?, tax?))
+    }
+    let mut runner = LocalRunner::new();
+    runner.register("f", handler);
+    let execution = within(runner.run("f", ())).await.unwrap();
+    assert_eq!(
+        execution.status(),
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.error()
+    );
+    assert!(execution.invocation_count() >= 2, "the wait made it replay");
+    let (orders, tax): (String, String) = execution.result().unwrap();
+    assert_eq!(orders, "GET /orders?GET /user");
+    assert_eq!(tax, "GET /tax?GET /price");
+}
+
+/// Finding 1: a durable call inside a step body is refused with a typed error.
+#[tokio::test]
+async fn a_durable_call_inside_a_step_body_is_refused() {
+    async fn handler(_: (), ctx: DurableContext) -> Result<u32, DurableError> {
+        let inner = ctx.clone();
+        ctx.step("outer", move |_| async move {
+            inner.wait("inside", Duration::from_secs(1)).await?;
+            Ok::<_, DurableError>(1)
+        })
+        .retry(RetryPolicy::none())
+        .await
+    }
+    let mut runner = LocalRunner::new();
+    runner.register("f", handler);
+    let execution = within(runner.run("f", ())).await.unwrap();
+    assert_eq!(execution.status(), ExecutionStatus::Failed);
+    assert_eq!(
+        execution.error().unwrap().type_name(),
+        "ConcurrencyContractError",
+        "{:?}",
+        execution.error()
+    );
+    assert!(
+        execution.operation("inside").is_none(),
+        "nothing was recorded for it"
+    );
+}
+
+/// Finding 2: a step future created but never polled (the loser of a biased select) and
+/// a dropped wait leave the accounting exact: the invocation suspends for the real wait,
+/// and never sleeps for an abandoned one.
+#[tokio::test]
+async fn dropped_and_unpolled_operations_neither_hang_nor_hold_the_execution() {
+    async fn handler(_: (), ctx: DurableContext) -> Result<String, DurableError> {
+        let first = tokio::select! {
+            biased;
+            a = ctx.step("fast", |_| async { Ok::<_, std::io::Error>("fast".to_owned()) }) => a?,
+            b = ctx.step("slow", |_| async { Ok::<_, std::io::Error>("slow".to_owned()) }) => b?,
+        };
+        // The wait is created (its START queued) and dropped unpolled by the select.
+        tokio::select! {
+            biased;
+            () = std::future::ready(()) => {}
+            _ = ctx.wait("abandoned", Duration::from_secs(24 * 3600)) => {}
+        }
+        tokio::task::yield_now().await;
+        ctx.wait("real", Duration::from_secs(60)).await?;
+        Ok(first)
+    }
+    let mut runner = LocalRunner::new();
+    runner.register("f", handler);
+    let execution = within(runner.run("f", ())).await.unwrap();
+    assert_eq!(
+        execution.status(),
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.error()
+    );
+    let elapsed = execution.elapsed_millis();
+    assert!(
+        elapsed < 3_600_000,
+        "slept for the abandoned wait: {elapsed} ms"
+    );
+    assert!(elapsed >= 60_000, "the real wait was kept: {elapsed} ms");
+}
+
+/// Finding 4: an error made of control characters is fitted by its JSON size, so the step
+/// fails with its own error instead of the service rejecting the batch.
+#[tokio::test]
+async fn an_error_of_control_characters_is_recorded_not_rejected() {
+    #[derive(Debug)]
+    struct Garbled(String);
+    impl std::fmt::Display for Garbled {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+    async fn handler(_: (), ctx: DurableContext) -> Result<u32, DurableError> {
+        ctx.step("garbled", |_| async {
+            Err::<u32, _>(Garbled("\u{1}".repeat(200 * 1024)))
+        })
+        .retry(RetryPolicy::none())
+        .await
+    }
+    let mut runner = LocalRunner::new();
+    runner.register("f", handler);
+    let execution = within(runner.run("f", ())).await.unwrap();
+    assert_eq!(execution.status(), ExecutionStatus::Failed);
+    assert_eq!(
+        execution.error().unwrap().type_name(),
+        "Garbled",
+        "{:?}",
+        execution.error().map(|e| e.type_name().to_owned())
+    );
+    let step = execution
+        .operation("garbled")
+        .expect("the step is recorded");
+    assert_eq!(step.status, durable_proto::OperationStatus::Failed);
+}
+
+/// Finding 5: the service acknowledges a WAIT START without recording it. Before, PENDING
+/// with nothing pending failed the execution; now the invocation ends, Lambda retries it,
+/// and the wait is started again.
+#[tokio::test]
+async fn a_lost_wait_start_is_noticed_before_pending() {
+    async fn handler(_: (), ctx: DurableContext) -> Result<u32, DurableError> {
+        ctx.wait("w", Duration::from_secs(60)).await?;
+        Ok(7)
+    }
+    let mut runner = LocalRunner::new();
+    runner.register("f", handler);
+    runner.client().drop_next_start_named("w");
+    let execution = within(runner.run("f", ())).await.unwrap();
+    assert_eq!(
+        execution.status(),
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.error()
+    );
+    assert_eq!(runner.client().dropped_starts(), 1);
+    let retried = execution
+        .invocations()
+        .iter()
+        .any(|i| format!("{i:?}").contains("CheckpointLost"));
+    assert!(retried, "{:?}", execution.invocations());
+}
