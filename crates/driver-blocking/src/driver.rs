@@ -129,3 +129,26 @@ where
     let lifted = lift(Arc::new(handler));
     runtime().block_on(durable_tokio::handle(input, client, options, lifted))
 }
+
+/// Like [`handle`], as a future on the caller's tokio runtime (for test runners and other
+/// hosts that own a runtime): the handler runs on that runtime's blocking pool.
+///
+/// Dropping the future abandons the invocation (a host's timeout, say): a handler thread
+/// that is still running then gets [`DurableError::Closing`](crate::DurableError) from its
+/// next operation, before any step body runs, so it can neither record nor repeat a side
+/// effect.
+pub fn handle_async<E, O, Err, F, C>(
+    input: InvocationInput,
+    client: Arc<C>,
+    options: Options,
+    handler: F,
+) -> impl std::future::Future<Output = InvocationOutcome> + Send
+where
+    E: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    Err: Display + Debug + Send + 'static,
+    F: Fn(E, &DurableContext) -> Result<O, Err> + Send + Sync + 'static,
+    C: CheckpointClient + ?Sized,
+{
+    durable_tokio::handle(input, client, options, lift(Arc::new(handler)))
+}

@@ -14,7 +14,7 @@ mod context;
 mod driver;
 
 pub use context::{DurableContext, Step};
-pub use driver::{handle, run, run_with_client};
+pub use driver::{handle, handle_async, run, run_with_client};
 /// The engine crate, for lower-level access (wire types, the engine itself).
 pub use durable_proto as proto;
 pub use durable_proto::InvocationOutcome;

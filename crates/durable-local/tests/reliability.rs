@@ -213,3 +213,52 @@ async fn a_lost_wait_start_is_noticed_before_pending() {
         .any(|i| format!("{i:?}").contains("CheckpointLost"));
     assert!(retried, "{:?}", execution.invocations());
 }
+
+/// Finding 6: a blocking handler that outlives its invocation's timeout must not run its
+/// next step's body (its side effect would happen twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_blocking_handler_runs_no_further_body() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    let runs = Arc::new(AtomicU32::new(0));
+    let counter = runs.clone();
+    let mut runner = LocalRunner::builder()
+        .invocation_timeout(Duration::from_millis(200))
+        .build();
+    let first = Arc::new(AtomicU32::new(0));
+    let (woke_tx, woke_rx) = std::sync::mpsc::channel::<()>();
+    let woke_tx = std::sync::Mutex::new(woke_tx);
+    runner.register_blocking("f", move |_: (), ctx: &durable_blocking::DurableContext| {
+        let slow = first.fetch_add(1, Ordering::SeqCst) == 0;
+        if slow {
+            std::thread::sleep(Duration::from_millis(600));
+        }
+        let n = ctx
+            .step("side-effect", |_| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, std::io::Error>(1u32)
+            })
+            .run();
+        if slow {
+            let _ = woke_tx.lock().unwrap().send(());
+        }
+        n
+    });
+    let execution = within(runner.run("f", ())).await.unwrap();
+    assert_eq!(
+        execution.status(),
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        execution.error()
+    );
+    assert!(
+        execution.invocation_count() >= 2,
+        "the first invocation timed out"
+    );
+    // The abandoned thread wakes and tries its step.
+    tokio::task::spawn_blocking(move || woke_rx.recv_timeout(Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .expect("the abandoned handler reached its step");
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "the side effect ran once");
+}

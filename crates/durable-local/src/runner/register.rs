@@ -58,8 +58,9 @@ impl LocalRunner {
     ///
     /// A crash ([`crash_after_checkpoints`](Self::crash_after_checkpoints)) or an invocation
     /// timeout abandons the invocation as for async handlers, but a thread cannot be killed:
-    /// the abandoned handler keeps running until its next operation, which fails (its
-    /// checkpoint token is stale by then), so it can record nothing more.
+    /// the abandoned handler keeps running until its next operation, which returns
+    /// `DurableError::Closing` before any step body runs, so it neither records nor repeats
+    /// anything.
     ///
     /// ```
     /// use durable_blocking::{DurableContext, DurableError};
@@ -67,8 +68,9 @@ impl LocalRunner {
     /// use std::time::Duration;
     ///
     /// fn greet(name: String, ctx: &DurableContext) -> Result<String, DurableError> {
-    ///     let greeting: String =
-    ///         ctx.step("greet", |_| Ok::<_, std::io::Error>(format!("hello {name}")))?;
+    ///     let greeting: String = ctx
+    ///         .step("greet", |_| Ok::<_, std::io::Error>(format!("hello {name}")))
+    ///         .run()?;
     ///     ctx.wait("nap", Duration::from_secs(3600))?; // Suspended: propagate it with `?`
     ///     Ok(greeting)
     /// }
@@ -93,29 +95,15 @@ impl LocalRunner {
         let options = self.handler_options();
         let invoker: Invoker = Arc::new(move |input, client| {
             let handler = handler.clone();
-            let options = options.clone();
-            Box::pin(async move {
-                // durable_blocking::handle blocks on the driver's own runtime: keep it off
-                // this runtime's worker threads.
-                let joined = tokio::task::spawn_blocking(move || {
-                    durable_blocking::handle(
-                        input,
-                        client,
-                        options,
-                        move |event: E, ctx: &durable_blocking::DurableContext| handler(event, ctx),
-                    )
-                })
-                .await;
-                match joined {
-                    Ok(outcome) => outcome,
-                    // Reported like an async handler's panic (the runner catches it).
-                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                    Err(e) => InvocationOutcome::Failure(InvocationFailure {
-                        error_type: "Runtime.Cancelled".into(),
-                        message: format!("the blocking invocation was cancelled: {e}"),
-                    }),
-                }
-            })
+            // On the runner's runtime, so that a crash or timeout that drops the invocation
+            // also tells its engine: the handler's thread, which cannot be killed, gets an
+            // error from its next operation before any step body runs.
+            Box::pin(durable_blocking::handle_async(
+                input,
+                client,
+                options.clone(),
+                move |event: E, ctx: &durable_blocking::DurableContext| handler(event, ctx),
+            ))
         });
         self.functions.insert(function_name.to_owned(), invoker);
         self
