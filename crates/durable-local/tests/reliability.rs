@@ -2,6 +2,7 @@
 //! probe"): each reproduces the finding through the real drivers on the local service and
 //! checks what a user sees now.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use durable_local::{ExecutionStatus, LocalRunner};
@@ -219,7 +220,6 @@ async fn a_lost_wait_start_is_noticed_before_pending() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abandoned_blocking_handler_runs_no_further_body() {
     use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::Arc;
     let runs = Arc::new(AtomicU32::new(0));
     let counter = runs.clone();
     let mut runner = LocalRunner::builder()
@@ -261,4 +261,81 @@ async fn an_abandoned_blocking_handler_runs_no_further_body() {
         .unwrap()
         .expect("the abandoned handler reached its step");
     assert_eq!(runs.load(Ordering::SeqCst), 1, "the side effect ran once");
+}
+
+/// Finding 3: a checkpoint response without a token. Before, the driver went back to
+/// waiting while user code was parked (an at-most-once step waiting for its START), and the
+/// invocation hung; now it ends with `CheckpointUnavailable` and Lambda retries it.
+#[tokio::test]
+async fn a_response_without_a_token_ends_the_invocation_instead_of_hanging() {
+    use durable_local::{lock_service, LocalClient, LocalService, ServiceConfig, SharedService};
+    use durable_proto::{ApiFailure, CheckpointResponse, ExecutionState, InvocationOutcome};
+    use durable_tokio::{BoxFuture, CheckpointClient, Options};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Drops the token from the first checkpoint response.
+    struct Tokenless {
+        inner: LocalClient,
+        first: AtomicBool,
+    }
+    impl CheckpointClient for Tokenless {
+        fn checkpoint(
+            &self,
+            arn: String,
+            token: String,
+            updates: Vec<durable_proto::OperationUpdate>,
+        ) -> BoxFuture<Result<CheckpointResponse, ApiFailure>> {
+            let strip = self.first.swap(false, Ordering::SeqCst);
+            let call = self.inner.checkpoint(arn, token, updates);
+            Box::pin(async move {
+                let mut response = call.await?;
+                if strip {
+                    response.checkpoint_token = None;
+                }
+                Ok(response)
+            })
+        }
+        fn get_state(
+            &self,
+            arn: String,
+            token: String,
+            marker: String,
+        ) -> BoxFuture<Result<ExecutionState, ApiFailure>> {
+            self.inner.get_state(arn, token, marker)
+        }
+    }
+
+    let service: SharedService = Arc::new(std::sync::Mutex::new(LocalService::new(
+        ServiceConfig::default(),
+    )));
+    let arn = lock_service(&service).start_execution("f", "{}").unwrap();
+    let client = Arc::new(Tokenless {
+        inner: LocalClient::new(service.clone()),
+        first: AtomicBool::new(true),
+    });
+    let input = lock_service(&service).begin_invocation(&arn).unwrap();
+    let outcome = within(durable_tokio::handle(
+        input,
+        client,
+        Options::default(),
+        |_: serde_json::Value, ctx: DurableContext| async move {
+            // Four 200 KB results: more than one batch, so updates are still queued when
+            // the first response arrives.
+            for i in 0..4 {
+                let _: String = ctx
+                    .step(&format!("big{i}"), |_| async {
+                        Ok::<_, std::io::Error>("x".repeat(200 * 1024))
+                    })
+                    .await?;
+            }
+            ctx.step("charge", |_| async { Ok::<_, std::io::Error>(1u32) })
+                .at_most_once()
+                .await
+        },
+    ))
+    .await;
+    match outcome {
+        InvocationOutcome::Failure(f) => assert_eq!(f.error_type, "CheckpointUnavailable"),
+        other => panic!("expected the invocation to fail, got {other:?}"),
+    }
 }
