@@ -1,41 +1,14 @@
 //! Which operations the handler sees, and how they are split into pages.
 //!
-//! Markers are opaque to clients: `s<offset>` continues the full state listing and
-//! `d<seq>.<offset>` continues the operations changed by the checkpoint that returned token
-//! number `seq`.
-
-use std::collections::HashSet;
+//! Markers are opaque to clients: `s<position>` continues the full state listing at that
+//! position of the execution's operation list (so a page costs its own size, not a scan
+//! from the start) and `d<seq>.<offset>` continues the operations changed by the
+//! checkpoint that returned token number `seq`.
 
 use durable_proto::{ExecutionState, Operation, OperationType};
 
 use crate::error::ServiceError;
 use crate::service::record::ExecutionRecord;
-
-/// Operations the handler sees, in creation order: everything except the descendants of a
-/// completed CONTEXT that did not ask for `ReplayChildren`.
-pub(crate) fn visible_operations(record: &ExecutionRecord) -> Vec<&Operation> {
-    let mut hidden_parents: HashSet<&str> = HashSet::new();
-    let mut visible = Vec::with_capacity(record.operations.len());
-    for op in &record.operations {
-        let hidden = op
-            .parent_id
-            .as_deref()
-            .is_some_and(|p| hidden_parents.contains(p));
-        if hidden {
-            // Its own children are hidden too.
-            hidden_parents.insert(&op.id);
-            continue;
-        }
-        visible.push(op);
-        let closed_context = op.operation_type == OperationType::Context
-            && op.status.is_terminal()
-            && op.context_details.as_ref().and_then(|d| d.replay_children) != Some(true);
-        if closed_context {
-            hidden_parents.insert(&op.id);
-        }
-    }
-    visible
-}
 
 /// A page of the full state listing starting at `marker` (`None`: the first page).
 pub(crate) fn state_page(
@@ -53,14 +26,46 @@ pub(crate) fn state_page(
     }
 }
 
-fn listing_page(record: &ExecutionRecord, offset: usize, size: usize) -> ExecutionState {
-    let visible = visible_operations(record);
-    let start = offset.min(visible.len());
-    let end = start.saturating_add(size).min(visible.len());
-    ExecutionState {
-        operations: visible[start..end].iter().map(|op| (*op).clone()).collect(),
-        next_marker: (end < visible.len()).then(|| format!("s{end}")),
+fn listing_page(record: &ExecutionRecord, from: usize, size: usize) -> ExecutionState {
+    let all: &[Operation] = &record.operations;
+    let mut operations = Vec::new();
+    let mut pos = from.min(all.len());
+    while pos < all.len() && operations.len() < size.max(1) {
+        if is_visible(record, &all[pos]) {
+            operations.push(all[pos].clone());
+        }
+        pos += 1;
     }
+    // The next page starts at the next visible operation, if there is one.
+    while pos < all.len() && !is_visible(record, &all[pos]) {
+        pos += 1;
+    }
+    ExecutionState {
+        operations,
+        next_marker: (pos < all.len()).then(|| format!("s{pos}")),
+    }
+}
+
+/// Whether the handler sees `op`: everything except the descendants of a completed CONTEXT
+/// that did not ask for `ReplayChildren`, decided by walking up the parents.
+fn is_visible(record: &ExecutionRecord, op: &Operation) -> bool {
+    let mut parent = op.parent_id.as_deref();
+    // Parents precede children and ids are unique, so the walk ends; the bound guards
+    // against a corrupt store.
+    for _ in 0..=record.operations.len() {
+        let Some(id) = parent else { return true };
+        let Some(p) = record.operation(id) else {
+            return true;
+        };
+        let closed = p.operation_type == OperationType::Context
+            && p.status.is_terminal()
+            && p.context_details.as_ref().and_then(|d| d.replay_children) != Some(true);
+        if closed {
+            return false;
+        }
+        parent = p.parent_id.as_deref();
+    }
+    true
 }
 
 /// The first page of a checkpoint response listing `changed`; the rest stays readable
