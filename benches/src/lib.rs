@@ -10,7 +10,6 @@ pub mod evidence;
 pub mod fake_service;
 pub mod runtime_api;
 
-use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::future::IntoFuture;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -121,7 +120,7 @@ pub async fn sequential_steps(
                 if !body_time.is_zero() {
                     tokio::time::sleep(body_time).await;
                 }
-                Ok::<_, Infallible>(i)
+                Ok(i)
             })
             .semantics(semantics)
             .await?;
@@ -145,7 +144,7 @@ pub async fn map_window(
             if !body_time.is_zero() {
                 tokio::time::sleep(body_time).await;
             }
-            Ok::<_, Infallible>(i)
+            Ok(i)
         })
         .into_future()
     };
@@ -228,7 +227,9 @@ pub fn replay_blocking(bytes: &[u8], n: u64) -> u64 {
         move |_: IgnoredAny, ctx: &durable_blocking::DurableContext| {
             let mut sum = 0;
             for i in 1..=n {
-                sum += ctx.step(STEP_NAME, |_| Ok::<u64, Infallible>(i)).run()?;
+                sum += ctx
+                    .step(STEP_NAME, |_| Ok::<u64, durable_blocking::StepError>(i))
+                    .run()?;
             }
             Ok::<_, DurableError>(sum)
         },

@@ -19,12 +19,12 @@ struct Receipt {
 
 fn process(order: Order, ctx: &DurableContext) -> Result<Receipt, DurableError> {
     let quote: u64 = ctx
-        .step("quote", |_| Ok::<_, std::io::Error>(order.amount_cents))
+        .step("quote", |_| Ok(order.amount_cents))
         .retry(RetryPolicy::transient())
         .run()?;
     let charge: String = ctx
         .step("charge", |step| {
-            Ok::<_, std::io::Error>(format!("ch_{quote}_{}", step.attempt()))
+            Ok(format!("ch_{quote}_{}", step.attempt()))
         })
         .at_most_once()
         .retry(RetryPolicy::none())

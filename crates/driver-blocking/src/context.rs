@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use durable_proto::{RetryStrategy, StepSemantics};
 use durable_tokio::front::{self, ChildCall, Interrupt, StepCall, StepConfig, WaitCall};
-use durable_tokio::{DurableError, Json, Logger, Serdes, StepContext};
+use durable_tokio::{DurableError, Json, Logger, Serdes, StepContext, StepError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::runtime::Handle;
@@ -60,17 +60,16 @@ impl DurableContext {
     /// # fn demo(ctx: &durable_blocking::DurableContext) -> Result<(), durable_blocking::DurableError> {
     /// use durable_blocking::RetryPolicy;
     /// let charged: bool = ctx
-    ///     .step("charge", |_| Ok::<_, std::io::Error>(true))
+    ///     .step("charge", |_| Ok(true))
     ///     .retry(RetryPolicy::none())
     ///     .at_most_once()
     ///     .run()?;
     /// # Ok(()) }
     /// ```
-    pub fn step<T, E, F>(&self, name: &str, body: F) -> Step<'_, T, F>
+    pub fn step<T, F>(&self, name: &str, body: F) -> Step<'_, T, F>
     where
         T: Serialize + DeserializeOwned + 'static,
-        F: FnOnce(&StepContext) -> Result<T, E>,
-        E: Display + Debug + Send + 'static,
+        F: FnOnce(&StepContext) -> Result<T, StepError>,
     {
         Step {
             ctx: self,
@@ -161,10 +160,9 @@ impl<T, F> Step<'_, T, F> {
     }
 }
 
-impl<T, E, F> Step<'_, T, F>
+impl<T, F> Step<'_, T, F>
 where
-    F: FnOnce(&StepContext) -> Result<T, E>,
-    E: Display + Debug + Send + 'static,
+    F: FnOnce(&StepContext) -> Result<T, StepError>,
 {
     /// Runs the step: its recorded result on replay, or its body.
     pub fn run(self) -> Result<T, DurableError> {

@@ -72,7 +72,7 @@ where
 ///
 /// fn workflow(name: String, ctx: &DurableContext) -> Result<String, DurableError> {
 ///     let greeting: String = ctx
-///         .step("greet", |_| Ok::<_, std::io::Error>(format!("hello {name}")))
+///         .step("greet", |_| Ok(format!("hello {name}")))
 ///         .run()?;
 ///     ctx.wait("pause", Duration::from_secs(60))?;
 ///     Ok(greeting)

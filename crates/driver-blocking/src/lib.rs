@@ -21,5 +21,6 @@ pub use durable_proto::InvocationOutcome;
 pub use durable_tokio::{
     retry_fn, serdes_fn, Backoff, CheckpointClient, DurableError, ErrorObject, ExecutionConfig,
     FnRetryStrategy, FnSerdes, Jitter, Json, LambdaClient, Logger, Options, RetryConfigError,
-    RetryDecision, RetryPolicy, RetryStrategy, RngCore, Serdes, StepContext, StepSemantics,
+    RetryDecision, RetryPolicy, RetryStrategy, RngCore, Serdes, StepContext, StepError,
+    StepSemantics,
 };

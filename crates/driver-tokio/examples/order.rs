@@ -29,20 +29,31 @@ impl std::fmt::Display for PaymentError {
     }
 }
 
+impl std::error::Error for PaymentError {}
+
+/// Stands in for a call to a payment provider.
+async fn quote(amount_cents: u64) -> Result<u64, PaymentError> {
+    if amount_cents == 0 {
+        return Err(PaymentError("nothing to charge".into()));
+    }
+    Ok(amount_cents)
+}
+
 async fn process(order: Order, ctx: DurableContext) -> Result<Receipt, DurableError> {
     // Retried with exponential back-off and jitter; the invocation suspends between attempts.
     let quote: u64 = ctx
-        .step("quote", |_| async move {
-            Ok::<_, PaymentError>(order.amount_cents)
-        })
-        .retry(RetryPolicy::transient())
+        .step(
+            "quote",
+            |_| async move { Ok(quote(order.amount_cents).await?) },
+        )
+        .retry(RetryPolicy::transient().retry_if_error_type("PaymentError"))
         .await?;
 
     // Never charged twice: the body runs only after its start is recorded, and an attempt
     // interrupted by a crash is reported to the retry strategy instead of re-run.
     let charge: String = ctx
         .step("charge", |step| async move {
-            Ok::<_, PaymentError>(format!("ch_{quote}_{}", step.attempt()))
+            Ok(format!("ch_{quote}_{}", step.attempt()))
         })
         .at_most_once()
         .retry(RetryPolicy::none())

@@ -13,6 +13,7 @@ use tokio::sync::{watch, Notify};
 use crate::ops::child::ChildContext;
 use crate::ops::step::{Step, StepConfig};
 use crate::ops::wait::Wait;
+use crate::StepError;
 
 /// The engine, behind one lock that is never held across an `.await`.
 pub(crate) struct Inner {
@@ -161,8 +162,9 @@ impl DurableContext {
 
     /// A step: runs `body` once per attempt and checkpoints its result.
     ///
-    /// Defaults: retry with [`RetryPolicy`](crate::RetryPolicy)`::default()`, at-least-once
-    /// per retry, JSON values. On replay a finished step returns its recorded value without
+    /// The body returns `Result<T, StepError>`: `Ok(value)` needs no annotation and `?`
+    /// converts any `std::error::Error` (see [`StepError`]). Defaults: retry with
+    /// [`RetryPolicy`](crate::RetryPolicy)`::default()`, at-least-once per retry, JSON values. On replay a finished step returns its recorded value without
     /// running `body`. Durable operations called from inside `body` are refused
     /// ([`ExecutionError::OperationInsideStep`](durable_proto::ExecutionError)).
     ///
@@ -170,17 +172,16 @@ impl DurableContext {
     /// # async fn demo(ctx: durable_tokio::DurableContext) -> Result<(), durable_tokio::DurableError> {
     /// use durable_tokio::RetryPolicy;
     /// let total: u64 = ctx
-    ///     .step("price", |_| async { Ok::<_, std::io::Error>(42) })
+    ///     .step("price", |_| async { Ok(42) })
     ///     .retry(RetryPolicy::transient())
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub fn step<T, F, Fut, E>(&self, name: &str, body: F) -> Step<'_, T, F>
+    pub fn step<T, F, Fut>(&self, name: &str, body: F) -> Step<'_, T, F>
     where
         T: Serialize + DeserializeOwned + Send + 'static,
         F: FnOnce(StepContext) -> Fut + Send,
-        Fut: Future<Output = Result<T, E>> + Send,
-        E: Display + Debug + Send + 'static,
+        Fut: Future<Output = Result<T, StepError>> + Send,
     {
         Step::new(self, name, body, StepConfig::default())
     }
@@ -203,12 +204,12 @@ impl DurableContext {
     /// # async fn demo(ctx: durable_tokio::DurableContext) -> Result<(), durable_tokio::DurableError> {
     /// let (orders, tax) = tokio::join!(
     ///     ctx.run_in_child_context("orders", |c| async move {
-    ///         let user: String = c.step("user", |_| async { Ok::<_, std::io::Error>("u1".to_owned()) }).await?;
-    ///         c.step("orders", |_| async move { Ok::<_, std::io::Error>(format!("orders of {user}")) }).await
+    ///         let user: String = c.step("user", |_| async { Ok("u1".to_owned()) }).await?;
+    ///         c.step("orders", |_| async move { Ok(format!("orders of {user}")) }).await
     ///     }),
     ///     ctx.run_in_child_context("tax", |c| async move {
-    ///         let price: u64 = c.step("price", |_| async { Ok::<_, std::io::Error>(100) }).await?;
-    ///         c.step("tax", |_| async move { Ok::<_, std::io::Error>(price / 5) }).await
+    ///         let price: u64 = c.step("price", |_| async { Ok(100) }).await?;
+    ///         c.step("tax", |_| async move { Ok(price / 5) }).await
     ///     }),
     /// );
     /// let (_orders, _tax): (String, u64) = (orders?, tax?);

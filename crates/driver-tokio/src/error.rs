@@ -55,6 +55,17 @@ impl DurableError {
         Self::StepFailed(error)
     }
 
+    /// The structured data a failed step recorded ([`StepError::with_data`]), read as `T`:
+    /// `None` when there is none, `Some(Err(..))` when it does not match `T`.
+    pub fn error_data<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Option<Result<T, serde_json::Error>> {
+        match self {
+            Self::StepFailed(e) => e.error_data.as_deref().map(serde_json::from_str),
+            _ => None,
+        }
+    }
+
     /// A stable code for this kind of error.
     pub fn code(&self) -> &'static str {
         match self {
@@ -85,6 +96,110 @@ impl DurableError {
     }
 }
 
+/// The error a step body returns.
+///
+/// Any `std::error::Error + Send + Sync + 'static` converts into it, so `?` works in a body
+/// on every error type and `Ok(value)` needs no type annotation. The conversion records the
+/// error's [`readable_type_name`] (so `retry_if_error_type("PaymentDeclined")` matches the
+/// caller's own type, and `DurableError::is_failure_of::<PaymentDeclined>()` matches the
+/// recorded failure on replay) and its `Display` text; an [`ErrorObject`] or a
+/// [`DurableError`] keeps the type it already records. To choose a stable name of your own
+/// or attach structured data that survives the round trip, build one with
+/// [`StepError::new`] and [`with_data`](StepError::with_data).
+///
+/// ```
+/// use durable_tokio::StepError;
+///
+/// #[derive(Debug)]
+/// struct Declined;
+/// impl std::fmt::Display for Declined {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("card declined") }
+/// }
+/// impl std::error::Error for Declined {}
+///
+/// let e = StepError::from(Declined);
+/// assert_eq!(e.error_type(), "Declined");
+/// assert_eq!(e.message(), "card declined");
+/// assert!(e.source_error().is_some_and(|s| s.is::<Declined>()));
+///
+/// let e = StepError::new("PaymentDeclined", "insufficient funds").with_data(&serde_json::json!({"code": 51}));
+/// assert_eq!(e.to_error_object().error_data.as_deref(), Some(r#"{"code":51}"#));
+/// ```
+pub struct StepError {
+    object: ErrorObject,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StepError {
+    /// An error with a type name of your choosing (stable across refactors) and a message.
+    pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            object: ErrorObject::new(error_type, message),
+            source: None,
+        }
+    }
+
+    /// An error with only a message (recorded with type `Error`), e.g. for string errors:
+    /// `.map_err(StepError::msg)?`.
+    pub fn msg(message: impl Display) -> Self {
+        Self::new("Error", message.to_string())
+    }
+
+    /// Attaches structured data, serialized as JSON into the recorded `ErrorData`; read it
+    /// back from the failure with [`DurableError::error_data`]. Data that cannot be
+    /// serialized is left out.
+    pub fn with_data<T: serde::Serialize + ?Sized>(mut self, data: &T) -> Self {
+        self.object.error_data = serde_json::to_string(data).ok();
+        self
+    }
+
+    /// The type name this error records.
+    pub fn error_type(&self) -> &str {
+        self.object.type_name()
+    }
+
+    /// The message this error records.
+    pub fn message(&self) -> &str {
+        self.object.message()
+    }
+
+    /// The original error, when this one was converted from a Rust error (first runs only:
+    /// a replay has only the record).
+    pub fn source_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.source.as_deref()
+    }
+
+    /// The wire form.
+    pub fn to_error_object(&self) -> ErrorObject {
+        self.object.clone()
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for StepError {
+    fn from(error: E) -> Self {
+        let object = error_object_of(&error);
+        Self {
+            object,
+            source: Some(Box::new(error)),
+        }
+    }
+}
+
+impl Debug for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepError")
+            .field("error_type", &self.object.type_name())
+            .field("message", &self.object.message())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Display::fmt(&self.object, f)
+    }
+}
+
 /// Converts any error user code returns into the wire form.
 ///
 /// An [`ErrorObject`] or [`DurableError`] keeps its recorded type and message, so a step
@@ -98,6 +213,9 @@ pub fn error_object_of<E: Display + Debug + 'static>(error: &E) -> ErrorObject {
         return e.clone();
     }
     if let Some(e) = any.downcast_ref::<DurableError>() {
+        return e.to_error_object();
+    }
+    if let Some(e) = any.downcast_ref::<StepError>() {
         return e.to_error_object();
     }
     ErrorObject::new(error_type_name::<E>(), error.to_string())

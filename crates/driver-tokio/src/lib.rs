@@ -25,7 +25,7 @@ pub use durable_proto::{
     InvocationOutcome, Jitter, RetryConfigError, RetryDecision, RetryPolicy, RetryStrategy,
     RngCore, StepSemantics,
 };
-pub use error::{error_object_of, readable_type_name, DurableError};
+pub use error::{error_object_of, readable_type_name, DurableError, StepError};
 pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};
 pub use ops::child::ChildContext;
 pub use ops::step::Step;

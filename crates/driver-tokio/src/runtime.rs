@@ -29,7 +29,7 @@ use crate::driver::{handle, Options};
 ///
 /// async fn workflow(name: String, ctx: DurableContext) -> Result<String, DurableError> {
 ///     let greeting: String = ctx
-///         .step("greet", |_| async move { Ok::<_, std::io::Error>(format!("hello {name}")) })
+///         .step("greet", |_| async move { Ok(format!("hello {name}")) })
 ///         .await?;
 ///     ctx.wait("pause", Duration::from_secs(60)).await?;
 ///     Ok(greeting)

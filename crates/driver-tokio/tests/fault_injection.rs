@@ -11,9 +11,7 @@ async fn three_steps(_: (), ctx: DurableContext) -> Result<u32, DurableError> {
     let mut sum = 0;
     for i in 1..=3u32 {
         sum += ctx
-            .step(&format!("s{i}"), move |_| async move {
-                Ok::<_, std::io::Error>(i)
-            })
+            .step(&format!("s{i}"), move |_| async move { Ok(i) })
             .await?;
     }
     Ok(sum)
@@ -154,11 +152,7 @@ async fn an_oversize_payload_rejected_by_the_service_fails_the_execution() {
         .execution_config(config)
         .build();
     runner.register("big", |_: (), ctx: DurableContext| async move {
-        let v: String = ctx
-            .step("big", |_| async {
-                Ok::<_, std::io::Error>("x".repeat(4096))
-            })
-            .await?;
+        let v: String = ctx.step("big", |_| async { Ok("x".repeat(4096)) }).await?;
         Ok::<_, DurableError>(v.len())
     });
     let e = runner.run("big", ()).await.unwrap();

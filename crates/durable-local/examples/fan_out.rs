@@ -75,22 +75,20 @@ fn quote(supplier: &str, price_cents: u64) -> Quote {
 pub async fn fan_out(sku: String, ctx: DurableContext) -> Result<PurchaseOrder, DurableError> {
     let (northwind, contoso, fabrikam) = tokio::join!(
         ctx.step("quote northwind", |_| async {
-            Ok::<_, SupplierUnavailable>(quote("northwind", 1_290))
+            Ok(quote("northwind", 1_290))
         })
         .retry(quote_retries()),
         // Unavailable on attempts 1 and 2 (deterministically), then the cheapest.
         ctx.step("quote contoso", |step| async move {
             if step.attempt() <= 2 {
-                Err(SupplierUnavailable)
+                Err(SupplierUnavailable.into())
             } else {
                 Ok(quote("contoso", 1_150))
             }
         })
         .retry(quote_retries()),
-        ctx.step("quote fabrikam", |_| async {
-            Ok::<_, SupplierUnavailable>(quote("fabrikam", 1_340))
-        })
-        .retry(quote_retries()),
+        ctx.step("quote fabrikam", |_| async { Ok(quote("fabrikam", 1_340)) })
+            .retry(quote_retries()),
     );
     let quotes = [northwind?, contoso?, fabrikam?];
     let best = quotes
@@ -102,7 +100,7 @@ pub async fn fan_out(sku: String, ctx: DurableContext) -> Result<PurchaseOrder, 
     let supplier = best.supplier.clone();
     let number: String = ctx
         .step("place order", move |_| async move {
-            Ok::<_, SupplierUnavailable>(format!("PO-{sku}-{supplier}"))
+            Ok(format!("PO-{sku}-{supplier}"))
         })
         .await?;
     Ok(PurchaseOrder {

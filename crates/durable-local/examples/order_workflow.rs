@@ -77,7 +77,8 @@ pub async fn order_workflow(order: Order, ctx: DurableContext) -> Result<Receipt
             if step.attempt() <= 2 {
                 Err(GatewayTimeout {
                     attempt: step.attempt(),
-                })
+                }
+                .into())
             } else {
                 Ok(format!("auth_{id}"))
             }
@@ -88,7 +89,7 @@ pub async fn order_workflow(order: Order, ctx: DurableContext) -> Result<Receipt
     let amount = order.amount_cents;
     let charge: String = ctx
         .step("charge card", move |step| async move {
-            Ok::<_, GatewayTimeout>(format!("ch_{amount}_attempt{}", step.attempt()))
+            Ok(format!("ch_{amount}_attempt{}", step.attempt()))
         })
         .at_most_once()
         .await?;
@@ -98,9 +99,7 @@ pub async fn order_workflow(order: Order, ctx: DurableContext) -> Result<Receipt
 
     let id = order.id.clone();
     let tracking: String = ctx
-        .step("ship order", move |_| async move {
-            Ok::<_, GatewayTimeout>(format!("1Z-{id}"))
-        })
+        .step("ship order", move |_| async move { Ok(format!("1Z-{id}")) })
         .await?;
 
     Ok(Receipt {

@@ -47,7 +47,7 @@ pub fn has_payment_method(email: &str) -> bool {
 pub async fn trial_reminder(signup: Signup, ctx: DurableContext) -> Result<String, DurableError> {
     let email = signup.email.clone();
     ctx.step("send welcome email", move |_| async move {
-        Ok::<_, Unavailable>(format!("welcome sent to {email}"))
+        Ok(format!("welcome sent to {email}"))
     })
     .await?;
 
@@ -55,7 +55,7 @@ pub async fn trial_reminder(signup: Signup, ctx: DurableContext) -> Result<Strin
 
     let email = signup.email.clone();
     ctx.step("send reminder", move |_| async move {
-        Ok::<_, Unavailable>(format!("reminder sent to {email}: 3 days left"))
+        Ok(format!("reminder sent to {email}: 3 days left"))
     })
     .await?;
 
@@ -63,7 +63,7 @@ pub async fn trial_reminder(signup: Signup, ctx: DurableContext) -> Result<Strin
 
     let email = signup.email;
     ctx.step("convert or expire", move |_| async move {
-        Ok::<_, Unavailable>(if has_payment_method(&email) {
+        Ok(if has_payment_method(&email) {
             format!("{email}: converted to the paid plan")
         } else {
             format!("{email}: trial expired")

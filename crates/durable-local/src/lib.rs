@@ -42,7 +42,7 @@
 //!             .with_jitter(Jitter::None);
 //!         ctx.step("call", move |_| async move {
 //!             match counter.fetch_add(1, Ordering::SeqCst) {
-//!                 0 | 1 => Err("transient".to_owned()),
+//!                 0 | 1 => Err(durable_tokio::StepError::msg("transient")),
 //!                 _ => Ok(7),
 //!             }
 //!         })
@@ -72,7 +72,7 @@
 //!
 //! async fn checkout(cart: Vec<u32>, ctx: DurableContext) -> Result<u32, DurableError> {
 //!     let total: u32 = ctx
-//!         .step("total", |_| async move { Ok::<_, std::io::Error>(cart.iter().sum()) })
+//!         .step("total", |_| async move { Ok(cart.iter().sum()) })
 //!         .await?;
 //!     ctx.wait("cooling-off", Duration::from_secs(3600)).await?;
 //!     Ok(total)
@@ -112,7 +112,7 @@
 //!     let retry = RetryPolicy::linear(3, Duration::from_secs(5), Duration::ZERO, Duration::from_secs(5))
 //!         .unwrap()
 //!         .with_jitter(Jitter::None);
-//!     ctx.step("charge", |step| async move { Ok::<_, std::io::Error>(step.attempt()) })
+//!     ctx.step("charge", |step| async move { Ok(step.attempt()) })
 //!         .at_most_once()
 //!         .retry(retry)
 //!         .await
@@ -154,7 +154,7 @@
 //!
 //! async fn remind(_: (), ctx: DurableContext) -> Result<(), DurableError> {
 //!     ctx.wait("a week", Duration::from_secs(7 * 24 * 3600)).await?;
-//!     ctx.step("remind", |_| async { Ok::<_, std::io::Error>(()) }).await
+//!     ctx.step("remind", |_| async { Ok(()) }).await
 //! }
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -191,7 +191,7 @@
 //!
 //! async fn nap(_: (), ctx: DurableContext) -> Result<String, DurableError> {
 //!     ctx.wait("nap", Duration::from_secs(3600)).await?;
-//!     ctx.step("wake", |_| async { Ok::<_, std::io::Error>("awake".to_owned()) }).await
+//!     ctx.step("wake", |_| async { Ok("awake".to_owned()) }).await
 //! }
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {

@@ -42,7 +42,7 @@ async fn order_async(
     let price: u32 = ctx
         .step("price", move |s| async move {
             if s.attempt() <= 2 {
-                Err(Flaky(s.attempt()))
+                Err(Flaky(s.attempt()).into())
             } else {
                 Ok(order * 3)
             }
@@ -51,18 +51,18 @@ async fn order_async(
         .await?;
     let charge: String = ctx
         .step("charge", move |s| async move {
-            Ok::<_, Flaky>(format!("ch_{price}_{}", s.attempt()))
+            Ok(format!("ch_{price}_{}", s.attempt()))
         })
         .at_most_once()
         .await?;
     ctx.wait("settle", Duration::from_secs(3600)).await?;
     let ship: String = ctx
-        .step("ship", |_| async { Ok::<_, Flaky>("shipped".to_owned()) })
+        .step("ship", |_| async { Ok("shipped".to_owned()) })
         .await?;
     let notify: String = ctx
         .step("notify", |s| async move {
             if s.attempt() == 1 {
-                Err(Flaky(1))
+                Err(Flaky(1).into())
             } else {
                 Ok("notified".to_owned())
             }
@@ -79,7 +79,7 @@ fn order_blocking(
     let price: u32 = ctx
         .step("price", |s| {
             if s.attempt() <= 2 {
-                Err(Flaky(s.attempt()))
+                Err(Flaky(s.attempt()).into())
             } else {
                 Ok(order * 3)
             }
@@ -87,18 +87,14 @@ fn order_blocking(
         .retry(jittered())
         .run()?;
     let charge: String = ctx
-        .step("charge", |s| {
-            Ok::<_, Flaky>(format!("ch_{price}_{}", s.attempt()))
-        })
+        .step("charge", |s| Ok(format!("ch_{price}_{}", s.attempt())))
         .at_most_once()
         .run()?;
     ctx.wait("settle", Duration::from_secs(3600))?;
-    let ship: String = ctx
-        .step("ship", |_| Ok::<_, Flaky>("shipped".to_owned()))
-        .run()?;
+    let ship: String = ctx.step("ship", |_| Ok("shipped".to_owned())).run()?;
     let notify: String = ctx
         .step("notify", |s| match s.attempt() {
-            1 => Err(Flaky(1)),
+            1 => Err(Flaky(1).into()),
             _ => Ok("notified".to_owned()),
         })
         .retry(twice())
@@ -107,18 +103,19 @@ fn order_blocking(
 }
 
 async fn doomed_async(_: (), ctx: durable_tokio::DurableContext) -> Result<u32, DurableError> {
-    ctx.step(
-        "doomed",
-        |s| async move { Err::<u32, _>(Flaky(s.attempt())) },
-    )
+    ctx.step("doomed", |s| async move {
+        Err::<u32, durable_tokio::StepError>(Flaky(s.attempt()).into())
+    })
     .retry(twice())
     .await
 }
 
 fn doomed_blocking(_: (), ctx: &durable_blocking::DurableContext) -> Result<u32, DurableError> {
-    ctx.step("doomed", |s| Err::<u32, _>(Flaky(s.attempt())))
-        .retry(twice())
-        .run()
+    ctx.step("doomed", |s| {
+        Err::<u32, durable_tokio::StepError>(Flaky(s.attempt()).into())
+    })
+    .retry(twice())
+    .run()
 }
 
 /// `(type, operation id, name, (attempt, next delay))` of a history event.
@@ -230,7 +227,7 @@ async fn a_crash_during_an_at_most_once_step_is_reported_to_the_retry_strategy()
         move |_: (), ctx: &durable_blocking::DurableContext| {
             ctx.step("charge", |s| {
                 counter.fetch_add(1, Ordering::SeqCst);
-                Ok::<_, Flaky>(s.attempt())
+                Ok(s.attempt())
             })
             .at_most_once()
             .retry(twice())
@@ -272,3 +269,5 @@ async fn a_panicking_blocking_handler_fails_the_execution_with_the_panic() {
     assert!(error.message().contains("kaboom"), "{error:?}");
     assert_eq!(execution.invocation_count(), 1);
 }
+
+impl std::error::Error for Flaky {}

@@ -15,7 +15,7 @@ fn one_step(runner: &mut LocalRunner, runs: &Arc<AtomicU32>) {
         let runs = runs.clone();
         async move {
             ctx.step("work", move |_| async move {
-                Ok::<_, String>(runs.fetch_add(1, Ordering::SeqCst) + 1)
+                Ok(runs.fetch_add(1, Ordering::SeqCst) + 1)
             })
             .await
         }
@@ -214,7 +214,7 @@ fn crashing_step(
                     if runs.fetch_add(1, Ordering::SeqCst) == 0 {
                         std::future::pending::<()>().await;
                     }
-                    Ok::<_, String>("charged".to_owned())
+                    Ok("charged".to_owned())
                 })
                 .retry(policy);
             if at_most_once {

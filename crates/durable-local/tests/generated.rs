@@ -67,7 +67,10 @@ async fn program(
                     .step(&format!("op{i}"), move |s| async move {
                         *bodies.lock().unwrap().entry((i, s.attempt())).or_default() += 1;
                         if s.attempt() <= failures {
-                            Err(format!("op{i} attempt {}", s.attempt()))
+                            Err(durable_tokio::StepError::msg(format!(
+                                "op{i} attempt {}",
+                                s.attempt()
+                            )))
                         } else {
                             Ok(format!("op{i}:{}", s.attempt()))
                         }

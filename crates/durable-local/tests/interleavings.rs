@@ -66,7 +66,7 @@ fn run_branch(ctx: DurableContext, b: usize, ops: Vec<Op>) -> Out {
                         .step("op", move |_| async move {
                             // Real time: the first run and the replays interleave differently.
                             tokio::time::sleep(Duration::from_millis(u64::from(io))).await;
-                            Ok::<_, std::io::Error>(t)
+                            Ok(t)
                         })
                         .retry(RetryPolicy::none())
                         .await?;
@@ -78,7 +78,7 @@ fn run_branch(ctx: DurableContext, b: usize, ops: Vec<Op>) -> Out {
                 Op::RacedStep => {
                     let v = tokio::select! {
                         biased;
-                        v = ctx.step("op", move |_| async move { Ok::<_, std::io::Error>(t) }) => v?,
+                        v = ctx.step("op", move |_| async move { Ok(t) }) => v?,
                         _ = ctx.wait("timeout", Duration::from_secs(3600)) => "timed out".to_owned(),
                     };
                     out.push(v);

@@ -18,7 +18,7 @@ async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
 async fn http_get(ctx: &DurableContext, url: String, io: Duration) -> Result<String, DurableError> {
     ctx.step("http_get", move |_| async move {
         tokio::time::sleep(io).await;
-        Ok::<_, std::io::Error>(format!("GET {url}"))
+        Ok(format!("GET {url}"))
     })
     .await
 }
@@ -95,7 +95,7 @@ async fn a_durable_call_inside_a_step_body_is_refused() {
         let inner = ctx.clone();
         ctx.step("outer", move |_| async move {
             inner.wait("inside", Duration::from_secs(1)).await?;
-            Ok::<_, DurableError>(1)
+            Ok(1)
         })
         .retry(RetryPolicy::none())
         .await
@@ -124,8 +124,8 @@ async fn dropped_and_unpolled_operations_neither_hang_nor_hold_the_execution() {
     async fn handler(_: (), ctx: DurableContext) -> Result<String, DurableError> {
         let first = tokio::select! {
             biased;
-            a = ctx.step("fast", |_| async { Ok::<_, std::io::Error>("fast".to_owned()) }) => a?,
-            b = ctx.step("slow", |_| async { Ok::<_, std::io::Error>("slow".to_owned()) }) => b?,
+            a = ctx.step("fast", |_| async { Ok("fast".to_owned()) }) => a?,
+            b = ctx.step("slow", |_| async { Ok("slow".to_owned()) }) => b?,
         };
         // The wait is created (its START queued) and dropped unpolled by the select.
         tokio::select! {
@@ -165,9 +165,10 @@ async fn an_error_of_control_characters_is_recorded_not_rejected() {
             f.write_str(&self.0)
         }
     }
+    impl std::error::Error for Garbled {}
     async fn handler(_: (), ctx: DurableContext) -> Result<u32, DurableError> {
         ctx.step("garbled", |_| async {
-            Err::<u32, _>(Garbled("\u{1}".repeat(200 * 1024)))
+            Err::<u32, durable_tokio::StepError>(Garbled("\u{1}".repeat(200 * 1024)).into())
         })
         .retry(RetryPolicy::none())
         .await
@@ -236,7 +237,7 @@ async fn an_abandoned_blocking_handler_runs_no_further_body() {
         let n = ctx
             .step("side-effect", |_| {
                 counter.fetch_add(1, Ordering::SeqCst);
-                Ok::<_, std::io::Error>(1u32)
+                Ok(1u32)
             })
             .run();
         if slow {
@@ -323,12 +324,10 @@ async fn a_response_without_a_token_ends_the_invocation_instead_of_hanging() {
             // the first response arrives.
             for i in 0..4 {
                 let _: String = ctx
-                    .step(&format!("big{i}"), |_| async {
-                        Ok::<_, std::io::Error>("x".repeat(200 * 1024))
-                    })
+                    .step(&format!("big{i}"), |_| async { Ok("x".repeat(200 * 1024)) })
                     .await?;
             }
-            ctx.step("charge", |_| async { Ok::<_, std::io::Error>(1u32) })
+            ctx.step("charge", |_| async { Ok(1u32) })
                 .at_most_once()
                 .await
         },
@@ -348,9 +347,7 @@ async fn checkpoint_response_pages_are_read_only_when_needed() {
     async fn handler(_: (), ctx: DurableContext) -> Result<u32, DurableError> {
         let mut sum = 0;
         for i in 0..300u32 {
-            sum += ctx
-                .step("s", move |_| async move { Ok::<_, std::io::Error>(i) })
-                .await?;
+            sum += ctx.step("s", move |_| async move { Ok(i) }).await?;
         }
         Ok(sum)
     }
@@ -375,9 +372,7 @@ async fn a_long_replay_at_page_size_one_reads_each_record_once() {
     async fn handler(_: (), ctx: DurableContext) -> Result<u32, DurableError> {
         let mut sum = 0;
         for i in 0..500u32 {
-            sum += ctx
-                .step("s", move |_| async move { Ok::<_, std::io::Error>(i) })
-                .await?;
+            sum += ctx.step("s", move |_| async move { Ok(i) }).await?;
         }
         ctx.wait("w", Duration::from_secs(5)).await?;
         Ok(sum)

@@ -19,12 +19,15 @@ fn fixed_delay(max_attempts: u32, delay: Duration) -> RetryPolicy {
 fn flaky(
     runs: &Arc<AtomicU32>,
     failures: u32,
-) -> impl FnOnce(durable_tokio::StepContext) -> std::future::Ready<Result<u32, String>> {
+) -> impl FnOnce(durable_tokio::StepContext) -> std::future::Ready<Result<u32, durable_tokio::StepError>>
+{
     let runs = runs.clone();
     move |_| {
         let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
         std::future::ready(if n <= failures {
-            Err(format!("transient failure {n}"))
+            Err(durable_tokio::StepError::msg(format!(
+                "transient failure {n}"
+            )))
         } else {
             Ok(n)
         })
@@ -35,7 +38,7 @@ fn flaky(
 async fn a_step_succeeds() {
     async fn handler(order: u32, ctx: DurableContext) -> Result<String, DurableError> {
         let total = ctx
-            .step("price", move |_| async move { Ok::<_, String>(order * 3) })
+            .step("price", move |_| async move { Ok(order * 3) })
             .await?;
         Ok(format!("total {total}"))
     }
@@ -139,7 +142,11 @@ async fn exhausted_retries_fail_the_execution_with_the_original_error() {
         async move {
             ctx.step("charge", move |_| {
                 counter.fetch_add(1, Ordering::SeqCst);
-                async { Err::<(), _>(PaymentDeclined("insufficient funds")) }
+                async {
+                    Err::<(), durable_tokio::StepError>(
+                        PaymentDeclined("insufficient funds").into(),
+                    )
+                }
             })
             .retry(fixed_delay(3, Duration::from_secs(1)))
             .await
@@ -207,11 +214,8 @@ async fn many_steps(n: u32, ctx: DurableContext) -> Result<Vec<u32>, DurableErro
     let mut out = Vec::new();
     for i in 0..n {
         out.push(
-            ctx.step(
-                &format!("s{i}"),
-                move |_| async move { Ok::<_, String>(i * i) },
-            )
-            .await?,
+            ctx.step(&format!("s{i}"), move |_| async move { Ok(i * i) })
+                .await?,
         );
         if i % 3 == 2 {
             ctx.wait(&format!("w{i}"), Duration::from_secs(60)).await?;
@@ -324,7 +328,7 @@ async fn panicking_handlers_fail_and_slow_handlers_are_invocation_errors() {
     runner.register("slow", |_: (), ctx: DurableContext| async move {
         ctx.step("sleepy", |_| async {
             tokio::time::sleep(Duration::from_secs(5)).await;
-            Ok::<_, String>(())
+            Ok(())
         })
         .await
     });
@@ -365,7 +369,7 @@ async fn paged_checkpoint_responses_are_followed() {
                 for _ in 0..3 {
                     tokio::task::yield_now().await;
                 }
-                Ok::<_, String>(n)
+                Ok(n)
             })
         };
         let (a, b, c) = tokio::join!(step(1), step(2), step(3));
@@ -389,3 +393,5 @@ async fn paged_checkpoint_responses_are_followed() {
     );
     assert_eq!(execution.result::<u32>().unwrap(), 6);
 }
+
+impl std::error::Error for PaymentDeclined {}

@@ -52,7 +52,7 @@ fn register(runner: &mut LocalRunner, runs: &Arc<AtomicU32>) {
                 .step("reserve", move |s| async move {
                     counter.fetch_add(1, Ordering::SeqCst);
                     if s.attempt() == 1 {
-                        Err("warehouse busy".to_owned())
+                        Err(durable_tokio::StepError::msg("warehouse busy"))
                     } else {
                         Ok(format!("res-{order}"))
                     }
@@ -63,7 +63,7 @@ fn register(runner: &mut LocalRunner, runs: &Arc<AtomicU32>) {
             let shipped: String = ctx
                 .step("ship", move |_| async move {
                     runs.fetch_add(1, Ordering::SeqCst);
-                    Ok::<_, String>(format!("shipped {reservation}"))
+                    Ok(format!("shipped {reservation}"))
                 })
                 .await?;
             Ok::<_, DurableError>(shipped)

@@ -22,7 +22,7 @@ async fn timeline_shows_invocations_attempts_retries_and_waits() {
             let id = ctx
                 .step("reserve stock", move |_| async move {
                     match counter.fetch_add(1, Ordering::SeqCst) {
-                        0 | 1 => Err("warehouse busy".to_owned()),
+                        0 | 1 => Err(durable_tokio::StepError::msg("warehouse busy")),
                         n => Ok(n),
                     }
                 })
@@ -30,8 +30,7 @@ async fn timeline_shows_invocations_attempts_retries_and_waits() {
                 .await?;
             ctx.wait("cooling-off period", Duration::from_secs(26 * 3600))
                 .await?;
-            ctx.step("ship", move |_| async move { Ok::<_, String>(id + 1) })
-                .await?;
+            ctx.step("ship", move |_| async move { Ok(id + 1) }).await?;
             Ok::<_, DurableError>(id)
         }
     });

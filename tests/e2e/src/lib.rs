@@ -38,7 +38,7 @@ pub async fn retry_twice(_: Value, ctx: DurableContext) -> Result<Value, Durable
     let attempt: u32 = ctx
         .step("flaky", |s| async move {
             if s.attempt() <= 2 {
-                Err(PaymentDeclined(format!("attempt {}", s.attempt())))
+                Err(PaymentDeclined(format!("attempt {}", s.attempt())).into())
             } else {
                 Ok(s.attempt())
             }
@@ -52,9 +52,7 @@ pub async fn retry_twice(_: Value, ctx: DurableContext) -> Result<Value, Durable
 pub async fn wait_then_step(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
     ctx.wait("pause", Duration::from_secs(2)).await?;
     let after: String = ctx
-        .step("after", |_| async {
-            Ok::<_, PaymentDeclined>("done".to_owned())
-        })
+        .step("after", |_| async { Ok("done".to_owned()) })
         .await?;
     Ok(json!(after))
 }

@@ -1,6 +1,5 @@
 //! Steps: the builder user code awaits, and the core both front ends run.
 
-use std::fmt::{Debug, Display};
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ use serde::Serialize;
 use tracing::Instrument;
 
 use crate::context::{DurableContext, Shared, StepContext};
-use crate::error::{error_object_of, DurableError};
+use crate::error::{DurableError, StepError};
 use crate::ops::{or_park, refusal, InBody, Interrupt, ReleaseGuard};
 use crate::panic::{catch_panic, CatchPanic};
 use crate::serdes::{Json, Serdes};
@@ -81,12 +80,11 @@ impl<'c, T, F> Step<'c, T, F> {
     }
 }
 
-impl<'c, T, F, Fut, E> IntoFuture for Step<'c, T, F>
+impl<'c, T, F, Fut> IntoFuture for Step<'c, T, F>
 where
     T: Send + 'static,
     F: FnOnce(StepContext) -> Fut + Send + 'c,
-    Fut: Future<Output = Result<T, E>> + Send + 'c,
-    E: Display + Debug + Send + 'static,
+    Fut: Future<Output = Result<T, StepError>> + Send + 'c,
 {
     type Output = Result<T, DurableError>;
     type IntoFuture = OperationFuture<'c, T>;
@@ -143,11 +141,10 @@ impl<T> StepCall<T> {
     /// Runs the step to its result: the recorded one, or the body's (once per attempt
     /// that this invocation may run). Keep the call alive while the branch is blocked:
     /// dropping it releases the step.
-    pub async fn run<F, Fut, E>(&mut self, body: F) -> Result<T, Interrupt>
+    pub async fn run<F, Fut>(&mut self, body: F) -> Result<T, Interrupt>
     where
         F: FnOnce(StepContext) -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        E: Display + Debug + 'static,
+        Fut: Future<Output = Result<T, StepError>>,
     {
         let shared = &self.shared;
         let (op, wait_for) = match std::mem::replace(&mut self.start, Err(Interrupt::Blocked)) {
@@ -203,7 +200,7 @@ impl<T> StepCall<T> {
                     std::any::type_name::<T>()
                 )),
             },
-            Ok(Err(e)) => StepOutcome::Error(error_object_of(&e)),
+            Ok(Err(e)) => StepOutcome::Error(e.to_error_object()),
         };
         let end = shared
             .lock()

@@ -63,7 +63,7 @@ impl Default for RunnerSettings {
 ///
 /// async fn greet(name: String, ctx: DurableContext) -> Result<String, DurableError> {
 ///     let greeting = ctx
-///         .step("greet", |_| async move { Ok::<_, std::io::Error>(format!("hello {name}")) })
+///         .step("greet", |_| async move { Ok(format!("hello {name}")) })
 ///         .await?;
 ///     ctx.wait("nap", std::time::Duration::from_secs(24 * 3600)).await?;
 ///     Ok(greeting)

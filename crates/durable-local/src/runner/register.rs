@@ -5,7 +5,6 @@ use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::sync::Arc;
 
-use durable_proto::{InvocationFailure, InvocationOutcome};
 use durable_tokio::{DurableContext, Options};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -69,7 +68,7 @@ impl LocalRunner {
     ///
     /// fn greet(name: String, ctx: &DurableContext) -> Result<String, DurableError> {
     ///     let greeting: String = ctx
-    ///         .step("greet", |_| Ok::<_, std::io::Error>(format!("hello {name}")))
+    ///         .step("greet", |_| Ok(format!("hello {name}")))
     ///         .run()?;
     ///     ctx.wait("nap", Duration::from_secs(3600))?; // Suspended: propagate it with `?`
     ///     Ok(greeting)

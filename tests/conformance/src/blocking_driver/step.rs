@@ -1,9 +1,10 @@
 //! Suite `step` (requirements 1-1 .. 1-20) on `durable-blocking`.
 
-use std::convert::Infallible;
 use std::time::Duration;
 
-use durable_blocking::{DurableContext, DurableError, Jitter, RetryPolicy, Serdes, StepContext};
+use durable_blocking::{
+    DurableContext, DurableError, Jitter, RetryPolicy, Serdes, StepContext, StepError,
+};
 use serde_json::Value;
 
 use crate::{crash_runtime, NoRetryOnTransient, Person, Profile, ServiceError, TransientError};
@@ -59,45 +60,36 @@ impl Serdes<String> for Uppercase {
 
 /// 1-1: a single step that takes the input and returns a greeting.
 fn basic(name: String, ctx: &DurableContext) -> Result<String, DurableError> {
-    ctx.step("greet", |_| Ok::<_, Infallible>(format!("Hello, {name}!")))
-        .run()
+    ctx.step("greet", |_| Ok(format!("Hello, {name}!"))).run()
 }
 
 /// 1-2: the same with an explicit step name.
 fn named(name: String, ctx: &DurableContext) -> Result<String, DurableError> {
-    ctx.step("custom_step_name", |_| {
-        Ok::<_, Infallible>(format!("Hello, {name}!"))
-    })
-    .run()
+    ctx.step("custom_step_name", |_| Ok(format!("Hello, {name}!")))
+        .run()
 }
 
 /// 1-3: the second step uses the first one's result.
 fn sequential(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
-    let first: String = ctx
-        .step("step_one", |_| Ok::<_, Infallible>("first".to_owned()))
-        .run()?;
-    ctx.step("step_two", |_| {
-        Ok::<_, Infallible>(format!("{first}_second"))
-    })
-    .run()
+    let first: String = ctx.step("step_one", |_| Ok("first".to_owned())).run()?;
+    ctx.step("step_two", |_| Ok(format!("{first}_second")))
+        .run()
 }
 
 /// 1-4: a step returning a nested object with arrays and mixed types.
 fn complex_object(person: Person, ctx: &DurableContext) -> Result<Profile, DurableError> {
-    ctx.step("build_response", |_| {
-        Ok::<_, Infallible>(Profile::of(person))
-    })
-    .run()
+    ctx.step("build_response", |_| Ok(Profile::of(person)))
+        .run()
 }
 
 /// 1-5: a step returning nothing (`null`).
 fn null_result(_: Value, ctx: &DurableContext) -> Result<(), DurableError> {
-    ctx.step("do_nothing", |_| Ok::<(), Infallible>(())).run()
+    ctx.step("do_nothing", |_| Ok::<(), StepError>(())).run()
 }
 
 /// 1-6: a per-step serializer that upper-cases the string it checkpoints.
 fn custom_serdes(text: String, ctx: &DurableContext) -> Result<String, DurableError> {
-    ctx.step("return_input", |_| Ok::<_, Infallible>(text))
+    ctx.step("return_input", |_| Ok(text))
         .serdes(Uppercase)
         .run()
 }
@@ -110,16 +102,14 @@ fn context_logger(name: String, ctx: &DurableContext) -> Result<String, DurableE
         let greeting = format!("Hello, {name}!");
         ctx.logger()
             .info(format!("Greeting step completed with: {greeting}"));
-        Ok::<_, Infallible>(greeting)
+        Ok(greeting)
     })
     .run()
 }
 
 /// 1-8: a step, then a 2 s wait; the replay skips the finished step.
 fn step_and_wait(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
-    let value: String = ctx
-        .step("compute", |_| Ok::<_, Infallible>("computed".to_owned()))
-        .run()?;
+    let value: String = ctx.step("compute", |_| Ok("computed".to_owned())).run()?;
     ctx.wait("pause", Duration::from_secs(2))?;
     Ok(value)
 }
@@ -129,7 +119,7 @@ fn replay_skips_succeeded(_: Value, ctx: &DurableContext) -> Result<String, Dura
     let value: String = ctx
         .step("compute", |_| {
             ctx.logger().info("step executed");
-            Ok::<_, Infallible>("cached_value".to_owned())
+            Ok("cached_value".to_owned())
         })
         .run()?;
     ctx.wait("pause", Duration::from_secs(1))?;
@@ -142,7 +132,7 @@ fn replay_rethrows_failed(_: Value, ctx: &DurableContext) -> Result<String, Dura
     let outcome: Result<String, _> = ctx
         .step("fail_once", |_| {
             ctx.logger().info("step executed");
-            Err(ServiceError("permanent failure".into()))
+            Err(ServiceError("permanent failure".into()).into())
         })
         .retry(RetryPolicy::none())
         .run();
@@ -156,9 +146,9 @@ fn replay_rethrows_failed(_: Value, ctx: &DurableContext) -> Result<String, Dura
 }
 
 /// Fails the first `failures` attempts.
-fn fail_first(failures: u32, step: &StepContext) -> Result<String, ServiceError> {
+fn fail_first(failures: u32, step: &StepContext) -> Result<String, StepError> {
     if step.attempt() <= failures {
-        Err(ServiceError(format!("attempt {} failed", step.attempt())))
+        Err(ServiceError(format!("attempt {} failed", step.attempt())).into())
     } else {
         Ok(format!("succeeded on attempt {}", step.attempt()))
     }
@@ -200,7 +190,7 @@ fn retry_transient(_: Value, ctx: &DurableContext) -> Result<String, DurableErro
     let policy = every_second(3).retry_if_error_type("TransientError");
     ctx.step("flaky", |s| {
         if s.attempt() == 1 {
-            Err(TransientError("connection reset".into()))
+            Err(TransientError("connection reset".into()).into())
         } else {
             Ok("recovered".to_owned())
         }
@@ -212,7 +202,7 @@ fn retry_transient(_: Value, ctx: &DurableContext) -> Result<String, DurableErro
 /// 1-16: the strategy declines to retry a `TransientError`, so the step fails at once.
 fn no_retry_transient(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
     ctx.step("flaky", |_| {
-        Err::<String, _>(TransientError("connection reset".into()))
+        Err::<String, StepError>(TransientError("connection reset".into()).into())
     })
     .retry(NoRetryOnTransient)
     .run()
@@ -223,7 +213,7 @@ fn no_retry_transient(_: Value, ctx: &DurableContext) -> Result<String, DurableE
 fn at_most_once_no_retry(input: String, ctx: &DurableContext) -> Result<String, DurableError> {
     ctx.step(
         "at_most_once_flaky_step",
-        |_| -> Result<String, Infallible> {
+        |_| -> Result<String, StepError> {
             ctx.logger().info(format!("processing {input}"));
             crash_runtime()
         },
@@ -241,7 +231,7 @@ fn at_most_once_retry(input: String, ctx: &DurableContext) -> Result<String, Dur
         if s.attempt() == 1 {
             crash_runtime();
         }
-        Ok::<_, Infallible>("succeeded on second attempt".to_owned())
+        Ok("succeeded on second attempt".to_owned())
     })
     .at_most_once()
     .retry(every_second(3))
@@ -251,7 +241,7 @@ fn at_most_once_retry(input: String, ctx: &DurableContext) -> Result<String, Dur
 /// 1-19: a step that always fails, with no retries: the execution fails.
 fn fails_permanently(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
     ctx.step("failing", |_| {
-        Err::<String, _>(ServiceError("always fails".into()))
+        Err::<String, StepError>(ServiceError("always fails".into()).into())
     })
     .retry(RetryPolicy::none())
     .run()
@@ -261,7 +251,7 @@ fn fails_permanently(_: Value, ctx: &DurableContext) -> Result<String, DurableEr
 fn error_caught(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
     let primary: Result<String, _> = ctx
         .step("primary", |_| {
-            Err(ServiceError("primary unavailable".into()))
+            Err(ServiceError("primary unavailable".into()).into())
         })
         .retry(RetryPolicy::none())
         .run();
@@ -270,6 +260,5 @@ fn error_caught(_: Value, ctx: &DurableContext) -> Result<String, DurableError> 
         Err(DurableError::StepFailed(_)) => "fallback".to_owned(),
         Err(other) => return Err(other),
     };
-    ctx.step("finish", |_| Ok::<_, Infallible>(format!("{value}_result")))
-        .run()
+    ctx.step("finish", |_| Ok(format!("{value}_result"))).run()
 }

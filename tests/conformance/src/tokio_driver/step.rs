@@ -1,9 +1,8 @@
 //! Suite `step` (requirements 1-1 .. 1-20) on `durable-tokio`.
 
-use std::convert::Infallible;
 use std::time::Duration;
 
-use durable_tokio::{serdes_fn, DurableContext, DurableError, Jitter, RetryPolicy};
+use durable_tokio::{serdes_fn, DurableContext, DurableError, Jitter, RetryPolicy, StepError};
 use serde_json::Value;
 
 use crate::{crash_runtime, NoRetryOnTransient, Person, Profile, ServiceError, TransientError};
@@ -46,16 +45,14 @@ fn every_second(attempts: u32) -> RetryPolicy {
 
 /// 1-1: a single step that takes the input and returns a greeting.
 async fn basic(name: String, ctx: DurableContext) -> Result<String, DurableError> {
-    ctx.step("greet", |_| async move {
-        Ok::<_, Infallible>(format!("Hello, {name}!"))
-    })
-    .await
+    ctx.step("greet", |_| async move { Ok(format!("Hello, {name}!")) })
+        .await
 }
 
 /// 1-2: the same with an explicit step name.
 async fn named(name: String, ctx: DurableContext) -> Result<String, DurableError> {
     ctx.step("custom_step_name", |_| async move {
-        Ok::<_, Infallible>(format!("Hello, {name}!"))
+        Ok(format!("Hello, {name}!"))
     })
     .await
 }
@@ -63,27 +60,21 @@ async fn named(name: String, ctx: DurableContext) -> Result<String, DurableError
 /// 1-3: the second step uses the first one's result.
 async fn sequential(_: Value, ctx: DurableContext) -> Result<String, DurableError> {
     let first: String = ctx
-        .step("step_one", |_| async {
-            Ok::<_, Infallible>("first".to_owned())
-        })
+        .step("step_one", |_| async { Ok("first".to_owned()) })
         .await?;
-    ctx.step("step_two", |_| async move {
-        Ok::<_, Infallible>(format!("{first}_second"))
-    })
-    .await
+    ctx.step("step_two", |_| async move { Ok(format!("{first}_second")) })
+        .await
 }
 
 /// 1-4: a step returning a nested object with arrays and mixed types.
 async fn complex_object(person: Person, ctx: DurableContext) -> Result<Profile, DurableError> {
-    ctx.step("build_response", |_| async move {
-        Ok::<_, Infallible>(Profile::of(person))
-    })
-    .await
+    ctx.step("build_response", |_| async move { Ok(Profile::of(person)) })
+        .await
 }
 
 /// 1-5: a step returning nothing (`null`).
 async fn null_result(_: Value, ctx: DurableContext) -> Result<(), DurableError> {
-    ctx.step("do_nothing", |_| async { Ok::<(), Infallible>(()) })
+    ctx.step("do_nothing", |_| async { Ok::<(), StepError>(()) })
         .await
 }
 
@@ -93,7 +84,7 @@ async fn custom_serdes(text: String, ctx: DurableContext) -> Result<String, Dura
         |s: &String| serde_json::to_string(&s.to_uppercase()).map_err(|e| e.to_string()),
         |t: &str| serde_json::from_str(t).map_err(|e| e.to_string()),
     );
-    ctx.step("return_input", |_| async move { Ok::<_, Infallible>(text) })
+    ctx.step("return_input", |_| async move { Ok(text) })
         .serdes(uppercase)
         .await
 }
@@ -105,7 +96,7 @@ async fn context_logger(name: String, ctx: DurableContext) -> Result<String, Dur
         log.info(format!("Greeting step started for: {name}"));
         let greeting = format!("Hello, {name}!");
         log.info(format!("Greeting step completed with: {greeting}"));
-        Ok::<_, Infallible>(greeting)
+        Ok(greeting)
     })
     .await
 }
@@ -113,9 +104,7 @@ async fn context_logger(name: String, ctx: DurableContext) -> Result<String, Dur
 /// 1-8: a step, then a 2 s wait; the replay skips the finished step.
 async fn step_and_wait(_: Value, ctx: DurableContext) -> Result<String, DurableError> {
     let value: String = ctx
-        .step("compute", |_| async {
-            Ok::<_, Infallible>("computed".to_owned())
-        })
+        .step("compute", |_| async { Ok("computed".to_owned()) })
         .await?;
     ctx.wait("pause", Duration::from_secs(2)).await?;
     Ok(value)
@@ -127,7 +116,7 @@ async fn replay_skips_succeeded(_: Value, ctx: DurableContext) -> Result<String,
     let value: String = ctx
         .step("compute", |_| async move {
             log.info("step executed");
-            Ok::<_, Infallible>("cached_value".to_owned())
+            Ok("cached_value".to_owned())
         })
         .await?;
     ctx.wait("pause", Duration::from_secs(1)).await?;
@@ -141,7 +130,7 @@ async fn replay_rethrows_failed(_: Value, ctx: DurableContext) -> Result<String,
     let outcome = ctx
         .step("fail_once", |_| async move {
             log.info("step executed");
-            Err::<String, _>(ServiceError("permanent failure".into()))
+            Err::<String, StepError>(ServiceError("permanent failure".into()).into())
         })
         .retry(RetryPolicy::none())
         .await;
@@ -158,7 +147,7 @@ async fn replay_rethrows_failed(_: Value, ctx: DurableContext) -> Result<String,
 async fn retry_then_succeed(_: Value, ctx: DurableContext) -> Result<String, DurableError> {
     ctx.step("unreliable", |s| async move {
         if s.attempt() == 1 {
-            Err(ServiceError("first attempt fails".into()))
+            Err(ServiceError("first attempt fails".into()).into())
         } else {
             Ok("Operation succeeded".to_owned())
         }
@@ -170,7 +159,7 @@ async fn retry_then_succeed(_: Value, ctx: DurableContext) -> Result<String, Dur
 /// 1-12: always fails; 4 attempts in all, 1 s apart.
 async fn retry_exhausted(_: Value, ctx: DurableContext) -> Result<String, DurableError> {
     ctx.step("always_fail", |s| async move {
-        Err::<String, _>(ServiceError(format!("attempt {} failed", s.attempt())))
+        Err::<String, StepError>(ServiceError(format!("attempt {} failed", s.attempt())).into())
     })
     .retry(every_second(4))
     .await
@@ -180,7 +169,7 @@ async fn retry_exhausted(_: Value, ctx: DurableContext) -> Result<String, Durabl
 async fn default_retry(_: Value, ctx: DurableContext) -> Result<String, DurableError> {
     ctx.step("unreliable", |s| async move {
         if s.attempt() <= 2 {
-            Err(ServiceError(format!("attempt {} failed", s.attempt())))
+            Err(ServiceError(format!("attempt {} failed", s.attempt())).into())
         } else {
             Ok(format!("succeeded on attempt {}", s.attempt()))
         }
@@ -195,7 +184,7 @@ async fn custom_backoff(_: Value, ctx: DurableContext) -> Result<String, Durable
         .with_jitter(Jitter::None);
     ctx.step("unreliable", |s| async move {
         if s.attempt() <= 2 {
-            Err(ServiceError(format!("attempt {} failed", s.attempt())))
+            Err(ServiceError(format!("attempt {} failed", s.attempt())).into())
         } else {
             Ok(format!("succeeded on attempt {}", s.attempt()))
         }
@@ -208,7 +197,7 @@ async fn custom_backoff(_: Value, ctx: DurableContext) -> Result<String, Durable
 async fn retry_transient(_: Value, ctx: DurableContext) -> Result<String, DurableError> {
     ctx.step("flaky", |s| async move {
         if s.attempt() == 1 {
-            Err(TransientError("connection reset".into()))
+            Err(TransientError("connection reset".into()).into())
         } else {
             Ok("recovered".to_owned())
         }
@@ -220,7 +209,7 @@ async fn retry_transient(_: Value, ctx: DurableContext) -> Result<String, Durabl
 /// 1-16: the strategy declines to retry a `TransientError`, so the step fails at once.
 async fn no_retry_transient(_: Value, ctx: DurableContext) -> Result<String, DurableError> {
     ctx.step("flaky", |_| async {
-        Err::<String, _>(TransientError("connection reset".into()))
+        Err::<String, StepError>(TransientError("connection reset".into()).into())
     })
     .retry(NoRetryOnTransient)
     .await
@@ -230,7 +219,7 @@ async fn no_retry_transient(_: Value, ctx: DurableContext) -> Result<String, Dur
 /// finds the attempt interrupted and fails the step without running it again.
 async fn at_most_once_no_retry(input: String, ctx: DurableContext) -> Result<String, DurableError> {
     let log = ctx.logger();
-    ctx.step::<String, _, _, Infallible>("at_most_once_flaky_step", |_| async move {
+    ctx.step::<String, _, _>("at_most_once_flaky_step", |_| async move {
         log.info(format!("processing {input}"));
         crash_runtime()
     })
@@ -247,7 +236,7 @@ async fn at_most_once_retry(input: String, ctx: DurableContext) -> Result<String
         if s.attempt() == 1 {
             crash_runtime();
         }
-        Ok::<_, Infallible>("succeeded on second attempt".to_owned())
+        Ok("succeeded on second attempt".to_owned())
     })
     .at_most_once()
     .retry(every_second(3))
@@ -257,7 +246,7 @@ async fn at_most_once_retry(input: String, ctx: DurableContext) -> Result<String
 /// 1-19: a step that always fails, with no retries: the execution fails.
 async fn fails_permanently(_: Value, ctx: DurableContext) -> Result<String, DurableError> {
     ctx.step("failing", |_| async {
-        Err::<String, _>(ServiceError("always fails".into()))
+        Err::<String, StepError>(ServiceError("always fails".into()).into())
     })
     .retry(RetryPolicy::none())
     .await
@@ -267,7 +256,7 @@ async fn fails_permanently(_: Value, ctx: DurableContext) -> Result<String, Dura
 async fn error_caught(_: Value, ctx: DurableContext) -> Result<String, DurableError> {
     let primary = ctx
         .step("primary", |_| async {
-            Err::<String, _>(ServiceError("primary unavailable".into()))
+            Err::<String, StepError>(ServiceError("primary unavailable".into()).into())
         })
         .retry(RetryPolicy::none())
         .await;
@@ -276,8 +265,6 @@ async fn error_caught(_: Value, ctx: DurableContext) -> Result<String, DurableEr
         Err(DurableError::StepFailed(_)) => "fallback".to_owned(),
         Err(other) => return Err(other),
     };
-    ctx.step("finish", |_| async move {
-        Ok::<_, Infallible>(format!("{value}_result"))
-    })
-    .await
+    ctx.step("finish", |_| async move { Ok(format!("{value}_result")) })
+        .await
 }

@@ -8,11 +8,7 @@ use serde_json::{json, Value};
 
 fn step_ok(event: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
     let name = event["name"].as_str().unwrap_or("world").to_owned();
-    let greeting: String = ctx
-        .step("greet", |_| {
-            Ok::<_, PaymentDeclined>(format!("hello {name}"))
-        })
-        .run()?;
+    let greeting: String = ctx.step("greet", |_| Ok(format!("hello {name}"))).run()?;
     Ok(json!({ "greeting": greeting }))
 }
 
@@ -20,7 +16,7 @@ fn retry_twice(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
     let attempt: u32 = ctx
         .step("flaky", |s| {
             if s.attempt() <= 2 {
-                Err(PaymentDeclined(format!("attempt {}", s.attempt())))
+                Err(PaymentDeclined(format!("attempt {}", s.attempt())).into())
             } else {
                 Ok(s.attempt())
             }
@@ -33,7 +29,7 @@ fn retry_twice(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
 fn retry_exhausted(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
     let never: u32 = ctx
         .step("doomed", |s| {
-            Err(PaymentDeclined(format!("attempt {}", s.attempt())))
+            Err(PaymentDeclined(format!("attempt {}", s.attempt())).into())
         })
         .retry(every_second(2))
         .run()?;
@@ -42,9 +38,7 @@ fn retry_exhausted(_: Value, ctx: &DurableContext) -> Result<Value, DurableError
 
 fn wait_then_step(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
     ctx.wait("pause", Duration::from_secs(2))?;
-    let after: String = ctx
-        .step("after", |_| Ok::<_, PaymentDeclined>("done".to_owned()))
-        .run()?;
+    let after: String = ctx.step("after", |_| Ok("done".to_owned())).run()?;
     Ok(json!(after))
 }
 
@@ -54,7 +48,7 @@ fn at_most_once_crash(_: Value, ctx: &DurableContext) -> Result<Value, DurableEr
             if s.attempt() == 1 {
                 std::process::exit(3);
             }
-            Ok::<_, PaymentDeclined>(format!("charged on attempt {}", s.attempt()))
+            Ok(format!("charged on attempt {}", s.attempt()))
         })
         .at_most_once()
         .retry(every_second(2))
@@ -68,13 +62,13 @@ fn concurrent(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
     let slow: String = ctx
         .step("slow", |_| {
             std::thread::sleep(Duration::from_millis(300));
-            Ok::<_, PaymentDeclined>("slow".to_owned())
+            Ok("slow".to_owned())
         })
         .run()?;
     let fast: String = ctx
         .step("fast", |s| {
             if s.attempt() == 1 {
-                Err(PaymentDeclined("first try".into()))
+                Err(PaymentDeclined("first try".into()).into())
             } else {
                 Ok("fast".to_owned())
             }
@@ -86,7 +80,7 @@ fn concurrent(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
 
 fn no_retry(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
     let v: u32 = ctx
-        .step("once", |_| Err(PaymentDeclined("no".into())))
+        .step("once", |_| Err(PaymentDeclined("no".into()).into()))
         .retry(RetryPolicy::none())
         .run()?;
     Ok(json!(v))

@@ -9,9 +9,7 @@ use serde_json::{json, Value};
 async fn step_ok(event: Value, ctx: DurableContext) -> Result<Value, DurableError> {
     let name = event["name"].as_str().unwrap_or("world").to_owned();
     let greeting: String = ctx
-        .step("greet", |_| async move {
-            Ok::<_, PaymentDeclined>(format!("hello {name}"))
-        })
+        .step("greet", |_| async move { Ok(format!("hello {name}")) })
         .await?;
     Ok(json!({ "greeting": greeting }))
 }
@@ -19,7 +17,9 @@ async fn step_ok(event: Value, ctx: DurableContext) -> Result<Value, DurableErro
 async fn retry_exhausted(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
     let never: u32 = ctx
         .step("doomed", |s| async move {
-            Err::<u32, _>(PaymentDeclined(format!("attempt {}", s.attempt())))
+            Err::<u32, durable_tokio::StepError>(
+                PaymentDeclined(format!("attempt {}", s.attempt())).into(),
+            )
         })
         .retry(every_second(2))
         .await?;
@@ -33,7 +33,7 @@ async fn at_most_once_crash(_: Value, ctx: DurableContext) -> Result<Value, Dura
                 // The process dies mid-body, as a Lambda timeout or OOM would kill it.
                 std::process::exit(3);
             }
-            Ok::<_, PaymentDeclined>(format!("charged on attempt {}", s.attempt()))
+            Ok(format!("charged on attempt {}", s.attempt()))
         })
         .at_most_once()
         .retry(every_second(2))
@@ -44,13 +44,13 @@ async fn at_most_once_crash(_: Value, ctx: DurableContext) -> Result<Value, Dura
 async fn concurrent(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
     let slow = ctx.step("slow", |_| async {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        Ok::<_, PaymentDeclined>("slow".to_owned())
+        Ok("slow".to_owned())
     });
     let fast = ctx
         .step("fast", |s| async move {
             tokio::time::sleep(Duration::from_millis(20)).await;
             if s.attempt() == 1 {
-                Err(PaymentDeclined("first try".into()))
+                Err(PaymentDeclined("first try".into()).into())
             } else {
                 Ok("fast".to_owned())
             }
@@ -63,7 +63,7 @@ async fn concurrent(_: Value, ctx: DurableContext) -> Result<Value, DurableError
 async fn no_retry(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
     let v: u32 = ctx
         .step("once", |_| async {
-            Err::<u32, _>(PaymentDeclined("no".into()))
+            Err::<u32, durable_tokio::StepError>(PaymentDeclined("no".into()).into())
         })
         .retry(RetryPolicy::none())
         .await?;
