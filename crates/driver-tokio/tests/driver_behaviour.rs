@@ -2,7 +2,7 @@
 //! how many checkpoint calls a workflow costs, when the invocation suspends, what fails it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use durable_local::{
@@ -10,18 +10,24 @@ use durable_local::{
 };
 use durable_proto::{
     ApiFailure, CheckpointResponse, ErrorObject, ExecutionConfig, ExecutionState,
-    InvocationOutcome, InvocationOutput, InvocationStatus, OperationUpdate,
+    InvocationOutcome, InvocationOutput, InvocationStatus, OperationAction, OperationUpdate,
 };
 use durable_tokio::{
     handle, serdes_fn, BoxFuture, CheckpointClient, DurableContext, DurableError, Options,
-    RetryPolicy,
+    RetryPolicy, StepError,
 };
 
-/// Adds latency to every call and counts checkpoint calls.
+/// Adds latency to every call, counts checkpoint calls and records what they sent and when
+/// the service acknowledged it.
 struct Slow {
     inner: LocalClient,
     delay: Duration,
     checkpoints: AtomicUsize,
+    /// Every update sent, in order.
+    sent: Mutex<Vec<OperationUpdate>>,
+    /// Updates the service acknowledged, counted when a call returns (before the driver
+    /// hands the response to the engine).
+    acknowledged: Arc<AtomicUsize>,
 }
 
 impl CheckpointClient for Slow {
@@ -32,11 +38,18 @@ impl CheckpointClient for Slow {
         updates: Vec<OperationUpdate>,
     ) -> BoxFuture<Result<CheckpointResponse, ApiFailure>> {
         self.checkpoints.fetch_add(1, Ordering::SeqCst);
+        let n = updates.len();
+        self.sent.lock().unwrap().extend(updates.iter().cloned());
+        let acknowledged = self.acknowledged.clone();
         let delay = self.delay;
         let call = self.inner.checkpoint(arn, token, updates);
         Box::pin(async move {
             tokio::time::sleep(delay).await;
-            call.await
+            let response = call.await;
+            if response.is_ok() {
+                acknowledged.fetch_add(n, Ordering::SeqCst);
+            }
+            response
         })
     }
 
@@ -66,6 +79,8 @@ impl Harness {
             inner: LocalClient::new(service.clone()),
             delay,
             checkpoints: AtomicUsize::new(0),
+            sent: Mutex::new(Vec::new()),
+            acknowledged: Arc::new(AtomicUsize::new(0)),
         });
         Self {
             service,
@@ -116,9 +131,7 @@ async fn sequential_steps(
 ) -> Result<u32, DurableError> {
     let mut sum = 0;
     for i in 0..n {
-        let step = ctx.step(&format!("s{i}"), move |_| async move {
-            Ok::<_, std::io::Error>(i)
-        });
+        let step = ctx.step(&format!("s{i}"), move |_| async move { Ok(i) });
         let step = if at_most_once {
             step.at_most_once()
         } else {
@@ -160,21 +173,71 @@ async fn at_most_once_steps_cost_exactly_one_awaited_round_trip_each() {
     assert_eq!(h.calls(), 11);
 }
 
+/// The `i` of a step update named `s{i}`.
+fn step_index(update: &OperationUpdate) -> Option<usize> {
+    update.name.as_deref()?.strip_prefix('s')?.parse().ok()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unacknowledged_work_is_bounded() {
-    let h = Harness::new(Duration::from_millis(5));
+    const BOUND: usize = 10;
+    const STEPS: usize = 20;
+    let h = Harness::new(Duration::from_millis(30));
     let mut options = Options::default();
     options.execution = ExecutionConfig::default();
-    options.execution.max_unacknowledged_updates = 4;
+    options.execution.max_unacknowledged_updates = BOUND;
+    // How many updates the service had acknowledged when each step body started.
+    let acked_at_body = Arc::new(Mutex::new(Vec::new()));
+    let (acknowledged, seen) = (h.client.acknowledged.clone(), acked_at_body.clone());
     let out = output(
-        h.invoke(options, |_, ctx| sequential_steps(ctx, 20, false))
-            .await,
+        h.invoke(options, move |_, ctx| async move {
+            let mut sum = 0;
+            for i in 0..STEPS {
+                let (acknowledged, seen) = (acknowledged.clone(), seen.clone());
+                sum += ctx
+                    .step(&format!("s{i}"), move |_| async move {
+                        seen.lock()
+                            .unwrap()
+                            .push(acknowledged.load(Ordering::SeqCst));
+                        Ok(i)
+                    })
+                    .await?;
+            }
+            Ok(sum)
+        })
+        .await,
     );
     assert_eq!(out.status, InvocationStatus::Succeeded);
+    assert_eq!(out.result.as_deref(), Some("190"));
+    let sent = h.client.sent.lock().unwrap().clone();
+    let acked_at_body = acked_at_body.lock().unwrap().clone();
+    assert_eq!(acked_at_body.len(), STEPS, "every body ran once");
+    // When body `i` started, the engine had queued every update of the steps before it and
+    // the START of step `i` (the outbox is sent in order, so these are the updates sent for
+    // them); the service had acknowledged `acked` of them.
+    let mut unacknowledged = Vec::new();
+    for (i, &acked) in acked_at_body.iter().enumerate() {
+        let produced = sent
+            .iter()
+            .filter(|u| match step_index(u) {
+                Some(j) => j < i || (j == i && u.action == OperationAction::Start),
+                None => false,
+            })
+            .count();
+        unacknowledged.push(
+            produced
+                .checked_sub(acked)
+                .expect("acknowledged more than was sent"),
+        );
+    }
     assert!(
-        h.calls() >= 5,
-        "only {} calls with a bound of 4 updates",
-        h.calls()
+        unacknowledged.iter().all(|&n| n <= BOUND),
+        "updates unacknowledged when each body started: {unacknowledged:?}"
+    );
+    // The bodies did run ahead of the acknowledgements (the bound is what stopped them).
+    assert!(
+        unacknowledged.iter().any(|&n| n > 2),
+        "updates unacknowledged when each body started: {unacknowledged:?}"
     );
 }
 
@@ -185,7 +248,7 @@ async fn a_dropped_step_does_not_block_suspension() {
         h.invoke(Options::default(), |_, ctx| async move {
             let slow = ctx.step("slow", |_| async {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
-                Ok::<_, std::io::Error>(1)
+                Ok(1)
             });
             // The caller gives up on the step: its future is dropped mid-body.
             let _ = tokio::time::timeout(
@@ -206,8 +269,7 @@ async fn changed_code_fails_the_execution_with_non_determinism() {
     let h = Harness::new(Duration::ZERO);
     let first = output(
         h.invoke(Options::default(), |_, ctx| async move {
-            ctx.step("reserve", |_| async { Ok::<_, std::io::Error>(1) })
-                .await?;
+            ctx.step("reserve", |_| async { Ok(1) }).await?;
             ctx.wait("cool-off", Duration::from_secs(60)).await?;
             Ok(1)
         })
@@ -217,8 +279,7 @@ async fn changed_code_fails_the_execution_with_non_determinism() {
     lock_service(&h.service).advance_to_next_timer(&h.arn);
     let second = output(
         h.invoke(Options::default(), |_, ctx| async move {
-            ctx.step("renamed", |_| async { Ok::<_, std::io::Error>(1) })
-                .await?;
+            ctx.step("renamed", |_| async { Ok(1) }).await?;
             Ok(2)
         })
         .await,
@@ -242,9 +303,7 @@ async fn the_first_run_sees_the_round_tripped_value() {
                 |t: &str| serde_json::from_str::<String>(t).map_err(|e| e.to_string()),
             );
             let v: String = ctx
-                .step("shout", |_| async {
-                    Ok::<_, std::io::Error>("hello".to_owned())
-                })
+                .step("shout", |_| async { Ok("hello".to_owned()) })
                 .serdes(upper)
                 .await?;
             Ok(v)
@@ -284,7 +343,7 @@ async fn a_failed_step_propagated_from_the_handler_fails_with_the_original_error
         h.invoke(Options::default(), |_, ctx| async move {
             let v: u32 = ctx
                 .step("declined", |_| async {
-                    Err::<u32, _>("card declined".to_owned())
+                    Err::<u32, _>(StepError::msg("card declined"))
                 })
                 .retry(RetryPolicy::none())
                 .await?;
@@ -308,7 +367,7 @@ async fn a_panicking_step_is_a_failed_attempt_and_a_panicking_handler_fails_the_
                     if s.attempt() == 1 {
                         panic!("index out of bounds");
                     }
-                    Ok::<_, std::io::Error>(s.attempt())
+                    Ok(s.attempt())
                 })
                 .retry(
                     RetryPolicy::exponential(

@@ -1,8 +1,6 @@
 //! The examples in `examples/`, run as tests so they cannot rot: each file is compiled here
 //! as a module and its `run` is checked against the history it must produce.
 
-use std::time::{Duration, Instant};
-
 use durable_local::{EntryKind, EventType, ExecutionStatus, TestExecution};
 use durable_proto::{OperationStatus, OperationType};
 
@@ -40,13 +38,7 @@ fn step_types(execution: &TestExecution, name: &str) -> Vec<EventType> {
 
 #[tokio::test]
 async fn order_workflow_retries_the_payment_charges_once_and_waits_a_day() {
-    let wall = Instant::now();
     let execution = order_workflow::run().await.unwrap();
-    assert!(
-        wall.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        wall.elapsed()
-    );
 
     assert_eq!(execution.status(), ExecutionStatus::Succeeded);
     let receipt: order_workflow::Receipt = execution.result().unwrap();
@@ -139,13 +131,7 @@ async fn trial_reminder_waits_ten_days_in_no_time() {
         ),
         ("bob@example.org", "bob@example.org: trial expired"),
     ] {
-        let wall = Instant::now();
         let execution = trial_reminder::run(email).await.unwrap();
-        assert!(
-            wall.elapsed() < Duration::from_secs(1),
-            "{:?}",
-            wall.elapsed()
-        );
         assert_eq!(execution.status(), ExecutionStatus::Succeeded);
         assert_eq!(execution.result::<String>().unwrap(), result);
         assert_eq!(execution.elapsed_millis(), 10 * DAY_MS);
@@ -188,13 +174,7 @@ async fn trial_reminder_waits_ten_days_in_no_time() {
 
 #[tokio::test]
 async fn fan_out_retries_one_quote_and_keeps_the_others() {
-    let wall = Instant::now();
     let execution = fan_out::run().await.unwrap();
-    assert!(
-        wall.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        wall.elapsed()
-    );
 
     assert_eq!(execution.status(), ExecutionStatus::Succeeded);
     let order: fan_out::PurchaseOrder = execution.result().unwrap();

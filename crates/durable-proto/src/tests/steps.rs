@@ -540,28 +540,75 @@ fn unacknowledged_work_is_bounded() {
     assert_eq!(svc.calls.iter().map(Vec::len).sum::<usize>(), 20);
 }
 
+/// Runs a step that fails five times under the default policy (full jitter) to the end, every
+/// invocation with `seed`; returns the checkpoint calls as JSON and the
+/// `NextAttemptDelaySeconds` of every RETRY, in order.
+fn jittered_retries(seed: u64) -> (String, Vec<u32>) {
+    let mut svc = FakeService::new("{}");
+    let program = |ctx: &mut Ctx<'_>| {
+        let r = ctx.step(
+            "j",
+            StepSemantics::AtLeastOncePerRetry,
+            &RetryPolicy::default(),
+            |a| {
+                if a < 6 {
+                    Err(boom("jitter me"))
+                } else {
+                    Ok("1".into())
+                }
+            },
+        )?;
+        user_error(r)
+    };
+    let config = ExecutionConfig {
+        seed: Some(seed),
+        ..Default::default()
+    };
+    let mut done = false;
+    for _ in 0..10 {
+        let inv = invoke(&mut svc, config.clone(), &program);
+        if inv.output().status != InvocationStatus::Pending {
+            assert_eq!(inv.output().status, InvocationStatus::Succeeded);
+            done = true;
+            break;
+        }
+        svc.fire_timers();
+    }
+    assert!(done, "the step did not succeed on its sixth attempt");
+    let delays: Vec<u32> = svc
+        .calls
+        .iter()
+        .flatten()
+        .filter(|u| u.action == OperationAction::Retry)
+        .map(|u| {
+            u.step_options
+                .as_ref()
+                .and_then(|o| o.next_attempt_delay_seconds)
+                .expect("a RETRY carries its delay")
+        })
+        .collect();
+    (serde_json::to_string(&svc.calls).unwrap(), delays)
+}
+
 #[test]
 fn the_same_seed_gives_byte_identical_checkpoints() {
-    let run = || {
-        let mut svc = FakeService::new("{}");
-        run_to_end(&mut svc, &|ctx| {
-            let r = ctx.step(
-                "j",
-                StepSemantics::AtLeastOncePerRetry,
-                &RetryPolicy::default(),
-                |a| {
-                    if a < 4 {
-                        Err(boom("jitter me"))
-                    } else {
-                        Ok("1".into())
-                    }
-                },
-            )?;
-            user_error(r)
-        });
-        serde_json::to_string(&svc.calls).unwrap()
-    };
-    assert_eq!(run(), run());
+    let (calls, delays) = jittered_retries(1);
+    assert_eq!(delays.len(), 5, "{delays:?}");
+    // Full jitter over 5 s, 10 s, 20 s, 40 s, 60 s: each delay in [0, base), at least 1 s and
+    // rounded up on the wire.
+    for (delay, base) in delays.iter().zip([5, 10, 20, 40, 60]) {
+        assert!((1..=base).contains(delay), "{delays:?}");
+    }
+    assert_eq!(jittered_retries(1), (calls, delays.clone()));
+    // The delays come from the seeded RNG: other seeds give other sequences.
+    let other: Vec<Vec<u32>> = [2, 3, 4].map(|seed| jittered_retries(seed).1).into();
+    for d in &other {
+        assert_ne!(d, &delays, "seeds 1 and another gave the same delays");
+    }
+    assert!(
+        other[0] != other[1] && other[1] != other[2] && other[0] != other[2],
+        "{other:?}"
+    );
 }
 
 /// Found by fuzzing (F3): a recorded attempt count of u32::MAX must not overflow.

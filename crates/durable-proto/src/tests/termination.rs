@@ -197,25 +197,51 @@ fn unrequested_responses_are_misuse_not_panics() {
 /// not produce a second outcome.
 #[test]
 fn a_late_failure_after_the_outcome_changes_nothing() {
-    let mut exec = started_with_one_pending_update();
-    exec.poll_request().unwrap();
-    exec.handle_handler_result(Ok("1".into()));
-    let mut outcomes = 0;
-    exec.handle_checkpoint_response(CheckpointResponse {
-        checkpoint_token: Some("t2".into()),
-        new_execution_state: ExecutionState::default(),
-    })
-    .unwrap();
-    while exec.poll_request().is_some() {
-        exec.handle_request_failure(ApiFailure::new(Some(413), None, "late"));
-    }
-    while exec.poll_output().is_some() {
-        outcomes += 1;
-    }
-    exec.handle_request_failure(ApiFailure::new(Some(413), None, "too late"));
+    let mut svc = FakeService::new("{}");
+    let mut exec = Execution::new(svc.envelope(), ExecutionConfig::default());
+    // An at-most-once step's START must be acknowledged before its body runs: it goes in
+    // flight while the step waits for that acknowledgement, not for the service, so nothing
+    // is blocked.
+    let request = StepRequest {
+        name: Some("pay"),
+        semantics: StepSemantics::AtMostOncePerRetry,
+    };
+    let start = exec
+        .begin_step(ContextRef::ROOT, request, &RetryPolicy::none())
+        .unwrap();
     assert!(
-        exec.poll_output().is_none(),
-        "an invocation ends exactly once"
+        matches!(
+            start,
+            StepStart::Run {
+                wait_for: Some(_),
+                ..
+            }
+        ),
+        "{start:?}"
     );
-    assert_eq!(outcomes, 1);
+    let mut outcomes = Vec::new();
+    let mut late_failures = 0;
+    while let Some(request) = exec.poll_request() {
+        assert!(
+            matches!(request, ServiceRequest::Checkpoint { .. }),
+            "{request:?}"
+        );
+        // While the checkpoint is in flight, user code suspends with nothing blocked: the
+        // invocation fails at once and its outcome is handed out.
+        exec.suspend();
+        outcomes.extend(exec.poll_output());
+        assert_eq!(outcomes.len(), 1, "the outcome is handed out at once");
+        // Then the reply to the in-flight checkpoint arrives, as a permanent failure.
+        exec.handle_request_failure(ApiFailure::new(Some(413), None, "late"));
+        late_failures += 1;
+        outcomes.extend(exec.poll_output());
+    }
+    assert_eq!(late_failures, 1, "one checkpoint was in flight");
+    exec.handle_request_failure(ApiFailure::new(Some(413), None, "too late"));
+    outcomes.extend(exec.poll_output());
+    assert!(exec.poll_request().is_none());
+    match outcomes.as_slice() {
+        [InvocationOutcome::Failure(f)] => assert_eq!(f.error_type, "DurableSdkInternalError"),
+        other => panic!("an invocation ends exactly once, got {other:?}"),
+    }
 }
