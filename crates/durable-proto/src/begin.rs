@@ -44,6 +44,12 @@ pub(crate) struct Begun {
 impl Execution {
     /// The chokepoint: begins an operation of `kind` named `name` in context `ctx`.
     ///
+    /// The concurrency check: no other operation of the context may be in progress (awaited
+    /// and unfinished). Ids are positions in the context's creation order; an operation
+    /// begun while another is in progress gets a position that depends on when that one
+    /// finishes, and a replay, where finished operations return at once, would hand its id
+    /// to another operation.
+    ///
     /// Fatal refusals (non-determinism, a timing-dependent id) fail the execution before
     /// returning; argument refusals (a bad name) leave everything as it was.
     pub(crate) fn begin(
@@ -67,7 +73,7 @@ impl Execution {
         let context = self.journal.context(ctx).ok_or(ExecutionError::Misuse {
             what: "unknown context handle",
         })?;
-        if self.config.check_concurrent_begins && context.active > 0 && context.mixed {
+        if self.config.check_concurrent_begins && context.active > 0 {
             let e = ExecutionError::TimingDependentId {
                 context: context.id.clone(),
                 name: name.map(str::to_owned),
@@ -124,6 +130,7 @@ impl Execution {
             state: OperationState::Created,
             attempt: record.attempt.saturating_add(1),
             child: None,
+            on_await: None,
         });
         let replayed = record.status.as_ref().is_some_and(|s| s.is_terminal());
         self.emit(Event::OperationBegun { op, replayed });
@@ -141,6 +148,38 @@ impl Execution {
     pub(crate) fn block(&mut self, op: OperationHandle) {
         if self.transition(op, OperationState::Blocked) {
             self.emit(Event::OperationBlocked { op });
+        }
+    }
+
+    /// What `op` becomes once user code awaits it (blocked, awaiting an acknowledgement,
+    /// running its children).
+    pub(crate) fn on_await(&mut self, op: OperationHandle, state: OperationState) {
+        if let Some(slot) = self.table.get_mut(op) {
+            slot.on_await = Some(state);
+        }
+    }
+
+    /// User code began awaiting `op` (the first poll of its future, or the blocking call).
+    ///
+    /// Until then a begun operation is `Created`: it neither keeps the invocation running
+    /// nor holds it suspended, and operations created together (`join!` of operation
+    /// futures) do not count as in progress for each other. From now on it is what its
+    /// recorded state says: blocked on the service, awaiting an acknowledgement, or
+    /// running its children.
+    pub fn activate(&mut self, op: OperationHandle) {
+        let Some(slot) = self.table.get_mut(op) else {
+            return;
+        };
+        if slot.state != OperationState::Created {
+            return;
+        }
+        let Some(state) = slot.on_await.take() else {
+            return;
+        };
+        if state == OperationState::Blocked {
+            self.block(op);
+        } else {
+            self.transition(op, state);
         }
     }
 
@@ -186,9 +225,6 @@ impl Execution {
                 (true, false) => c.active = c.active.saturating_sub(1),
                 _ => {}
             }
-            // One finished while others are active: an id begun from now until none is
-            // active would follow completion order, which replay does not reproduce.
-            c.mixed = c.active > 0 && (c.mixed || state == OperationState::Done);
         }
         true
     }

@@ -30,16 +30,17 @@ pub struct ExecutionConfig {
     /// execution ARN and the invocation's checkpoint token, so the same inputs give the same
     /// updates.
     pub seed: Option<u64>,
-    /// Refuse (and fail the execution) when an operation is begun in a context after
-    /// another operation of that context finished while others were still in progress.
+    /// Refuse (and fail the execution) when an operation is begun in a context while
+    /// another operation of that context is in progress (awaited and not finished).
     /// Default `true`.
     ///
-    /// Such an id follows completion order, which a replay does not reproduce: two joined
-    /// branches that each run several operations would get each other's results on replay.
-    /// The engine cannot tell that from a sliding window that begins every operation from
-    /// one loop in a fixed order (`FuturesUnordered`, `buffer_unordered`), which is safe;
-    /// code built that way may turn the check off. Give branches their own child contexts
-    /// instead where you can.
+    /// Such an id depends on when the other operation finishes, which a replay does not
+    /// reproduce: two joined branches that each run several operations would get each
+    /// other's results on replay. Operations created together (a `join!` of operation
+    /// futures) are not in progress for each other. The engine cannot tell a race from a
+    /// sliding window that begins every operation from one loop in a fixed order
+    /// (`FuturesUnordered`, `buffer_unordered`), which is safe; code built that way may turn
+    /// the check off. Give branches their own child contexts instead where you can.
     pub check_concurrent_begins: bool,
 }
 

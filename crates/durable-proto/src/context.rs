@@ -34,8 +34,8 @@ pub enum ContextStart {
         /// Its result.
         result: OperationResult,
     },
-    /// Run the function with a context for `child`, then report with
-    /// [`Execution::handle_context_outcome`].
+    /// Call [`Execution::activate`], run the function with a context for `child`, then
+    /// report with [`Execution::handle_context_outcome`].
     Run {
         /// The operation.
         op: OperationHandle,
@@ -65,8 +65,8 @@ impl Execution {
             if let Some(slot) = exec.table.get_mut(op) {
                 slot.child = Some(child);
             }
-            // The function's own operations decide progress and suspension.
-            exec.transition(op, OperationState::AwaitingChildren);
+            // Once awaited, the function's own operations decide progress and suspension.
+            exec.on_await(op, OperationState::AwaitingChildren);
             Ok(ContextStart::Run { op, child })
         };
         match record.status {

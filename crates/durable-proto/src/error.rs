@@ -112,13 +112,15 @@ pub enum ExecutionError {
         /// The step whose body made the call.
         step: String,
     },
-    /// An operation was begun while the order of operations in its context depended on
-    /// timing, so its id would differ on replay.
+    /// An operation was begun while another operation of its context was in progress, so
+    /// its id would depend on timing and differ on replay.
     #[error(
-        "operation {name:?} was begun in {} after another operation of that context \
-         finished while others were still in progress: its id would follow completion \
-         order, which a replay does not reproduce. Give each concurrent branch that runs more \
-         than one operation its own child context (`run_in_child_context`)",
+        "operation {name:?} was begun in {} while another operation of that context was in \
+         progress (awaited and not finished): its id would depend on when that one finishes, \
+         and a replay, where finished operations return at once, would give it to another \
+         operation. Create operations that run concurrently together (`join!(ctx.step(..), \
+         ctx.step(..))`, `join_all` over `ctx.step(..)` futures), or give each concurrent \
+         branch its own child context (`run_in_child_context`)",
         .context.as_deref().map_or_else(|| "the root context".to_owned(), |c| format!("context {c}"))
     )]
     TimingDependentId {

@@ -24,12 +24,9 @@ pub(crate) struct ContextState {
     prior: u32,
     /// Whether the code in this context is re-tracing recorded operations.
     pub(crate) replaying: bool,
-    /// Operations of this context being worked on (running, awaiting an acknowledgement,
-    /// blocked on the service).
+    /// Operations of this context in progress: awaited and unfinished (running, awaiting an
+    /// acknowledgement, blocked on the service, running their children).
     pub(crate) active: usize,
-    /// Whether an operation of this context finished while others were active: from then
-    /// until none is active, a new operation's id would depend on timing.
-    pub(crate) mixed: bool,
 }
 
 impl ContextState {
@@ -40,7 +37,6 @@ impl ContextState {
             prior,
             replaying: prior > 0,
             active: 0,
-            mixed: false,
         }
     }
 }

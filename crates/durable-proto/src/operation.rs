@@ -53,7 +53,9 @@ impl OperationIdentity {
 /// Where an operation stands in this invocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperationState {
-    /// Begun; user code has not started its work yet (a step whose body has not run).
+    /// Begun, and not awaited yet (or, for a step, its body has not started): it neither
+    /// progresses nor blocks, and it does not count as in progress for the concurrency
+    /// check.
     Created,
     /// Waiting for the service to acknowledge an update before user code may go on.
     AwaitingAck(FlushTicket),
@@ -98,6 +100,8 @@ pub(crate) struct Slot {
     pub(crate) attempt: u32,
     /// The child context this operation opened, if it is a CONTEXT.
     pub(crate) child: Option<ContextRef>,
+    /// The state the operation takes once user code awaits it (see `Execution::activate`).
+    pub(crate) on_await: Option<OperationState>,
 }
 
 /// Every operation of this invocation, in the order they were begun.

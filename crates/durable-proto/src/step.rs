@@ -71,9 +71,10 @@ pub enum StepStart {
         /// Its result.
         result: OperationResult,
     },
-    /// Run the body for `attempt` (1-based): call [`Execution::start_attempt`] right before
-    /// it runs and report with [`Execution::handle_step_outcome`]. If `wait_for` is set,
-    /// the body must not start until that ticket is acknowledged.
+    /// Run the body for `attempt` (1-based): call [`Execution::activate`] when user code
+    /// awaits the step, [`Execution::start_attempt`] right before the body runs, and report
+    /// with [`Execution::handle_step_outcome`]. If `wait_for` is set, the body must not
+    /// start until that ticket is acknowledged.
     Run {
         /// The operation.
         op: OperationHandle,
@@ -83,7 +84,7 @@ pub enum StepStart {
         wait_for: Option<FlushTicket>,
     },
     /// The step waits for a retry timer on the service; this branch of user code cannot
-    /// proceed in this invocation.
+    /// proceed in this invocation (it is blocked once [`Execution::activate`]d).
     Blocked {
         /// The operation.
         op: OperationHandle,
@@ -169,7 +170,7 @@ impl Execution {
                 })
             }
             OperationStatus::Pending => {
-                self.block(op);
+                self.on_await(op, OperationState::Blocked);
                 Ok(StepStart::Blocked { op })
             }
             OperationStatus::Ready => Ok(self.queue_attempt(op, request.semantics, true)),
@@ -190,7 +191,12 @@ impl Execution {
                     );
                     Ok(match self.fail_attempt(op, error, strategy) {
                         StepEnd::Done(result) => StepStart::Done { op, result },
-                        StepEnd::Blocked => StepStart::Blocked { op },
+                        StepEnd::Blocked => {
+                            // Blocked only once user code awaits it.
+                            self.transition(op, OperationState::Created);
+                            self.on_await(op, OperationState::Blocked);
+                            StepStart::Blocked { op }
+                        }
                     })
                 }
             },
@@ -233,7 +239,7 @@ impl Execution {
             ));
         }
         if let Some(ticket) = wait_for {
-            self.transition(op, OperationState::AwaitingAck(ticket));
+            self.on_await(op, OperationState::AwaitingAck(ticket));
         }
         StepStart::Run {
             op,
@@ -251,7 +257,12 @@ impl Execution {
         let slot = self.slot(op)?;
         let attempt = slot.attempt;
         match slot.state {
-            OperationState::Created => {}
+            OperationState::Created if slot.on_await.is_none() => {}
+            OperationState::Created => {
+                return Err(ExecutionError::Misuse {
+                    what: "a step body was started before its START was acknowledged",
+                })
+            }
             OperationState::AwaitingAck(t) if self.outbox.is_acknowledged(t) => {}
             OperationState::AwaitingAck(_) => {
                 return Err(ExecutionError::Misuse {

@@ -7,7 +7,7 @@ use crate::begin::Kind;
 use crate::error::ExecutionError;
 use crate::execution::Execution;
 use crate::journal::ContextRef;
-use crate::operation::OperationHandle;
+use crate::operation::{OperationHandle, OperationState};
 use crate::wire::{OperationAction, OperationStatus, OperationType, WaitOptions};
 
 /// The sub-type label of waits.
@@ -26,7 +26,7 @@ pub enum WaitStart {
         op: OperationHandle,
     },
     /// The timer runs on the service; this branch of user code cannot proceed in this
-    /// invocation.
+    /// invocation (it is blocked once [`Execution::activate`](crate::Execution::activate)d).
     Blocked {
         /// The operation.
         op: OperationHandle,
@@ -73,11 +73,11 @@ impl Execution {
                     wait_seconds: Some(seconds),
                 });
                 self.outbox.push(update);
-                self.block(op);
+                self.on_await(op, OperationState::Blocked);
                 Ok(WaitStart::Blocked { op })
             }
             Some(OperationStatus::Started | OperationStatus::Pending | OperationStatus::Ready) => {
-                self.block(op);
+                self.on_await(op, OperationState::Blocked);
                 Ok(WaitStart::Blocked { op })
             }
             Some(OperationStatus::Unknown(s)) => {

@@ -112,6 +112,7 @@ impl ChildCall {
             Ok(ContextStart::Run { op, child }) => (op, child),
             Ok(_) => return Err(Interrupt::Blocked),
         };
+        shared.lock().exec.activate(op);
         let child_ctx = DurableContext::new(shared.clone(), child);
         let result = match catch_panic(|| function(child_ctx)) {
             Err(panic) => Err(panic),

@@ -147,7 +147,13 @@ impl<T> StepCall<T> {
         Fut: Future<Output = Result<T, StepError>>,
     {
         let shared = &self.shared;
-        let (op, wait_for) = match std::mem::replace(&mut self.start, Err(Interrupt::Blocked)) {
+        let start = std::mem::replace(&mut self.start, Err(Interrupt::Blocked));
+        if let Ok(s) = &start {
+            // User code awaits the step now (see `Execution::activate`).
+            shared.lock().exec.activate(s.op());
+            shared.changed.notify_one();
+        }
+        let (op, wait_for) = match start {
             Err(e) => return Err(e),
             Ok(StepStart::Done { op, result }) => {
                 return decode(shared, op, &*self.config.serdes, result)

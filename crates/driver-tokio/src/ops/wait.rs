@@ -77,6 +77,14 @@ impl WaitCall {
     pub fn result(&mut self) -> Result<(), Interrupt> {
         match std::mem::replace(&mut self.start, Err(Interrupt::Blocked)) {
             Ok(WaitStart::Elapsed { .. }) => Ok(()),
+            Ok(WaitStart::Blocked { op }) => {
+                // User code awaits the wait now: it blocks (see `Execution::activate`).
+                if let Some(g) = &self._guard {
+                    g.shared.lock().exec.activate(op);
+                    g.shared.changed.notify_one();
+                }
+                Err(Interrupt::Blocked)
+            }
             Ok(_) => Err(Interrupt::Blocked),
             Err(e) => Err(e),
         }

@@ -327,6 +327,7 @@ impl Ctx<'_> {
             .exec
             .begin_step(self.context, request, strategy)
             .map_err(Stop::Fatal)?;
+        self.exec.activate(start.op());
         match start {
             StepStart::Done { result, .. } => Ok(result),
             StepStart::Blocked { .. } => Err(Stop::Suspended),
@@ -373,7 +374,10 @@ impl Ctx<'_> {
             .map_err(Stop::Fatal)?
         {
             WaitStart::Elapsed { .. } => Ok(()),
-            WaitStart::Blocked { .. } => Err(Stop::Suspended),
+            WaitStart::Blocked { op } => {
+                self.exec.activate(op);
+                Err(Stop::Suspended)
+            }
         }
     }
 
@@ -391,6 +395,7 @@ impl Ctx<'_> {
             ContextStart::Done { result, .. } => return Ok(result),
             ContextStart::Run { op, child } => (op, child),
         };
+        self.exec.activate(op);
         let outer = std::mem::replace(&mut self.context, child);
         let result = body(self);
         self.context = outer;
