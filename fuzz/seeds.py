@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the hand-made seeds of the `arbitrary`-based targets (operations, responses,
-ids_and_payloads) into corpus/<target>/seed-*.
+ids_and_payloads) into corpus/<target>/seed-*, and the hand-made reproducers of reported
+engine bugs into corpus/<target>/bug-*.
 
 The byte layout is that of arbitrary 1.5 (see fuzz/Cargo.lock): integers little-endian,
 enum variant = (u32 * variants) >> 32, bool = low bit of one byte, Option = bool then value,
@@ -46,6 +47,8 @@ def policy_exponential(attempts, initial_ms, max_secs, rate_tenths, jitter=2, on
 def wait_secs(s): return variant(0, 7) + u16(s)
 def wait_longest(): return variant(4, 7)
 def wait_zero(): return variant(2, 7)
+def wait_millis(ms): return variant(1, 7) + u32(ms)
+def wait_subsecond(nanos): return variant(3, 7) + u32(nanos)
 STATUSES = ["NoResponse", "S400", "S404", "S413", "S429", "S500", "S502", "S503", "Any"]
 CODES = ["None", "InvalidParameterValue", "TooManyRequests", "Service", "KmsDisabled", "ResourceNotFound", "Text"]
 MESSAGES = ["Empty", "StaleToken", "StaleTokenCapitalized", "StaleTokenPadded", "TooLarge", "Text"]
@@ -116,6 +119,41 @@ OPERATIONS = {
         service=[act("Fail", failure("S400", "InvalidParameterValue", "StaleToken")),
                  act("AppliedButLost"), act("AckNoToken"), act("BadMarker"),
                  act("Fail", failure("S413", "None", "TooLarge"))]),
+    # The concurrency contract (even seed: the check is on): B finishes while A still runs, so
+    # the next operation is refused with TimingDependentId and the execution fails.
+    "concurrent-begin-refused": operations(limits_default(), 0, 4, [
+        step("A", mode="Deferred"),
+        step("B"),
+        step("None"),
+    ]),
+    # The same program with the check off (odd seed), then waits of 0.5 s and 1.5 s that go on
+    # the wire as 1 s and 2 s; the next invocation finds them elapsed.
+    "concurrent-begin-unchecked-rounded-waits": operations(limits_default(), 0, 5, [
+        step("A", mode="Deferred"),
+        step("B"),
+        step("None"),
+        finish(0),
+        wait("None", wait_subsecond(500_000_000), branch=True),
+        wait("B", wait_millis(1500), branch=True),
+    ]),
+}
+
+# Reproducers of reported, unfixed engine bugs (skipped by the targets unless FUZZ_STRICT=1).
+OPERATIONS_BUGS = {
+    # F4: the checkpoint response for [B START, wait START] comes paged and leaves the wait off;
+    # the next response (no further pages) replaces the marker of the unread page, and at
+    # suspension the engine ends the invocation with CheckpointLost although the service
+    # recorded the wait.
+    "f4-checkpoint-lost-after-unread-page": operations(limits_default(), 0, 1, [
+        step("A", mode="Deferred"),
+        step("B", mode="Deferred"),
+        wait("None", wait_secs(5), branch=True),
+        pump(),
+        pump(),
+        finish(1),
+        pump(),
+        finish(0),
+    ], service=[act("Ack"), act("AckPaged"), act("Ack"), act("Ack"), act("Ack")]),
 }
 
 
@@ -156,6 +194,11 @@ RESPONSES = {
     "failure-in-flight": responses(variant(2, 4), MATCHING_STARTED, [], None, 11,
         [r_step("A", True, policy_fixed(2, 1, 0)), r_failure(failure("S429", "TooManyRequests")),
          r_outcome(0, err()), r_handler(ok(1))]),
+    # The concurrency contract (even seed): two running steps, the second finishes first, the
+    # next step is refused; an at-most-once step waits for its START before its outcome.
+    "concurrent-begin-refused": responses(variant(0, 4), MATCHING_STARTED, [], None, 6,
+        [r_step("A", True), r_step("B"), r_outcome(0, ok(3)), r_checkpoint(0), r_outcome(0, ok(3)),
+         r_step(), r_step("None"), r_outcome(0, ok(1)), r_step("B")]),
 }
 
 
@@ -167,15 +210,16 @@ IDS = {
 }
 
 
-def write(target, seeds):
+def write(target, seeds, prefix="seed"):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
     for label, data in seeds.items():
-        with open(os.path.join(d, f"seed-{label}"), "wb") as f:
+        with open(os.path.join(d, f"{prefix}-{label}"), "wb") as f:
             f.write(data)
 
 
 if __name__ == "__main__":
     write("operations", OPERATIONS)
+    write("operations", OPERATIONS_BUGS, "bug")
     write("responses", RESPONSES)
     write("ids_and_payloads", IDS)

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use durable_proto::{
     CheckpointResponse, ContextRef, ErrorObject, Execution, ExecutionState, InvocationInput,
-    RetryPolicy, SeededRng, ServiceRequest, StepRequest, StepSemantics, StepStart,
+    RetryPolicy, ServiceRequest, StepOutcome, StepRequest, StepSemantics, StepStart,
 };
 use durable_proto_fuzz::checks::check_batch;
 use libfuzzer_sys::fuzz_target;
@@ -72,7 +72,6 @@ fn probe(execution: &mut Execution) {
         execution.is_replaying(),
         execution.should_suspend(),
     );
-    let mut rng = SeededRng::new(0);
     let policy = RetryPolicy::default();
     if execution.is_ready() {
         let _ = execution.input_payload();
@@ -82,19 +81,21 @@ fn probe(execution: &mut Execution) {
             } else {
                 StepSemantics::AtLeastOncePerRetry
             };
-            let request = StepRequest {
-                name,
-                semantics,
-                strategy: &policy,
-            };
+            let request = StepRequest { name, semantics };
             if let Ok(StepStart::Run { op, .. }) =
-                execution.step(ContextRef::ROOT, request, &mut rng)
+                execution.begin_step(ContextRef::ROOT, request, &policy)
             {
-                let outcome = Err(ErrorObject::new("Boom", "probe"));
-                let _ = execution.handle_step_outcome(op, outcome, &policy, &mut rng);
+                // An at-most-once body may not start before its START is acknowledged (no
+                // service answers during the probe): the user code then drops it.
+                if execution.start_attempt(op).is_ok() {
+                    let outcome = StepOutcome::Error(ErrorObject::new("Boom", "probe"));
+                    let _ = execution.handle_step_outcome(op, outcome, &policy);
+                } else {
+                    execution.release(op);
+                }
             }
         }
-        let _ = execution.wait(ContextRef::ROOT, None, Duration::from_secs(5));
+        let _ = execution.begin_wait(ContextRef::ROOT, None, Duration::from_secs(5));
         if execution.should_suspend() {
             execution.suspend();
         } else {
@@ -104,6 +105,7 @@ fn probe(execution: &mut Execution) {
     let config = durable_proto::ExecutionConfig::default();
     let mut token = 0u32;
     for _ in 0..1_000 {
+        while execution.poll_event().is_some() {}
         match execution.poll_request() {
             Some(ServiceRequest::Checkpoint { updates, .. }) => {
                 check_batch(&updates, &config);

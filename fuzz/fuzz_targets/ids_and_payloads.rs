@@ -16,8 +16,9 @@ use durable_proto::{
     delay_to_wire_seconds, execution_id_from_arn, is_valid_operation_id, ApiFailure,
     CallbackOptions, ChainedInvokeOptions, ContextOptions, ContextRef, ErrorObject, Execution,
     InvocationOutput, Jitter, Operation, OperationAction, OperationStatus, OperationType,
-    OperationUpdate, RetryPolicy, RetryStrategy, SeededRng, StepDetails, StepOptions, StepRequest,
-    StepSemantics, StepStart, Timestamp, WaitOptions, MAX_WIRE_DELAY_SECONDS,
+    OperationUpdate, RetryPolicy, RetryStrategy, SeededRng, StepDetails, StepEnd, StepOptions,
+    StepOutcome, StepRequest, StepSemantics, StepStart, Timestamp, WaitOptions,
+    MAX_WIRE_DELAY_SECONDS,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -200,26 +201,27 @@ fn check_ids(input: &Input) {
     let envelope = br#"{"DurableExecutionArn":"fn/exec-1","CheckpointToken":"t0",
       "InitialExecutionState":{"Operations":[{"Id":"exec-1","Type":"EXECUTION","Status":"STARTED"}]}}"#;
     let mut execution = Execution::from_slice(envelope).expect("envelope");
-    let mut rng = SeededRng::new(input.seed);
     let policy = RetryPolicy::none();
     for n in 1..=u32::from(input.steps % 80) {
         let request = StepRequest {
             name: None,
             semantics: StepSemantics::AtLeastOncePerRetry,
-            strategy: &policy,
         };
-        match execution.step(ContextRef::ROOT, request, &mut rng) {
+        match execution.begin_step(ContextRef::ROOT, request, &policy) {
             Ok(StepStart::Run { op, attempt, .. }) => {
                 assert_eq!(attempt, 1);
                 let id = execution
-                    .step_id(op)
-                    .expect("a live step has an id")
-                    .to_owned();
+                    .identity(op)
+                    .map(|i| i.id.clone())
+                    .expect("a live step has an id");
                 assert_eq!(id, n.to_string());
                 assert!(is_valid_operation_id(&id));
-                execution
-                    .handle_step_outcome(op, Ok(String::new()), &policy, &mut rng)
+                assert_eq!(execution.start_attempt(op).expect("the body may run"), 1);
+                let end = execution
+                    .handle_step_outcome(op, StepOutcome::Value(String::new()), &policy)
                     .expect("outcome accepted");
+                assert_eq!(end, StepEnd::Done(Ok(Some(String::new()))));
+                while execution.poll_event().is_some() {}
             }
             other => panic!("step {n}: {other:?}"),
         }

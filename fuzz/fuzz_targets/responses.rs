@@ -5,19 +5,28 @@
 //! Checks: no panic; at most one request outstanding; requests use the latest token and a
 //! checkpoint token only once; no request and no second outcome after the outcome, even when
 //! the reply to the request in flight arrives late; unrequested replies are refused; batches
-//! respect the protocol limits; replayed attempts and results match the engine's history.
+//! respect the protocol limits; replayed attempts and results match the engine's history; the
+//! engine's operation states and `should_suspend` match what its answers imply (`ops`); an
+//! operation is refused with `TimingDependentId` exactly when the concurrency contract says so
+//! (on for even seeds, off for odd ones); PENDING, `CheckpointLost` and `ResumeRequired` agree
+//! with the records the service sent for the blocked operations; the last `InvocationEnding`
+//! event matches the outcome.
 
 #![no_main]
 
 use arbitrary::Arbitrary;
 use durable_proto::{
-    CheckpointResponse, ContextRef, ErrorObject, Execution, ExecutionConfig, ExecutionDetails,
-    ExecutionError, ExecutionState, InvocationInput, InvocationOutcome, Operation, OperationRef,
-    OperationStatus, OperationType, RetryStrategy, SeededRng, ServiceRequest, StepEnd, StepRequest,
-    StepSemantics, StepStart,
+    CheckpointResponse, ContextRef, Ending, ErrorObject, Execution, ExecutionConfig,
+    ExecutionDetails, ExecutionError, ExecutionState, FlushTicket, InvocationInput,
+    InvocationOutcome, InvocationStatus, Operation, OperationHandle, OperationState,
+    OperationStatus, OperationType, RetryStrategy, ServiceRequest, StepEnd, StepRequest,
+    StepSemantics, StepStart, WaitStart,
 };
 use durable_proto_fuzz::checks::check_batch;
-use durable_proto_fuzz::gen::{self, Body, Failure, Name, Policy, WaitDuration};
+use durable_proto_fuzz::gen::{
+    self, valid_name, wait_seconds, Body, Failure, Name, Policy, WaitDuration,
+};
+use durable_proto_fuzz::ops::{check_ending, check_suspension, drain_events, Ops};
 use durable_proto_fuzz::records::{ArbOp, Arn, ExecOp, Marker, OpId, Status, SubType, Token, Type};
 use libfuzzer_sys::fuzz_target;
 
@@ -70,8 +79,11 @@ enum Action {
 }
 
 struct Running {
-    op: OperationRef,
+    op: OperationHandle,
     strategy: Box<dyn RetryStrategy>,
+    /// Whether the body started (`start_attempt`); if not, it waits for this ticket.
+    started: bool,
+    wait_for: Option<FlushTicket>,
 }
 
 struct Driver {
@@ -83,9 +95,16 @@ struct Driver {
     issued: u64,
     outstanding: Option<ServiceRequest>,
     done: bool,
-    rng: SeededRng,
     claimed: u32,
     running: Vec<Running>,
+    /// The operations begun, as the engine's answers describe them.
+    ops: Ops,
+    /// Whether the driver asked the engine to suspend.
+    suspended: bool,
+    /// Whether an operation was refused for the concurrency contract.
+    refused: bool,
+    /// The last `InvocationEnding` event.
+    ending: Option<Ending>,
 }
 
 impl Driver {
@@ -110,7 +129,9 @@ impl Driver {
                 "two requests outstanding"
             );
         }
-        if let Some(outcome) = self.exec.poll_output() {
+        let outcome = self.exec.poll_output();
+        drain_events(&mut self.exec, &mut self.ending);
+        if let Some(outcome) = outcome {
             if let InvocationOutcome::Output(o) = &outcome {
                 assert!(
                     o.error.is_none() || o.result.is_none(),
@@ -123,6 +144,81 @@ impl Driver {
                 self.exec.poll_request().is_none(),
                 "a request after the outcome"
             );
+            gen::debug(&outcome);
+            check_ending(&outcome, self.ending);
+            let exec = &self.exec;
+            check_suspension(
+                &outcome,
+                &self.ops.blocked(),
+                |id| exec.operation(id).map(|o| o.status.clone()),
+                self.suspended,
+            );
+            if self.refused {
+                assert!(
+                    !matches!(
+                        &outcome,
+                        InvocationOutcome::Output(o) if o.status != InvocationStatus::Failed
+                    ),
+                    "the execution went on after a TimingDependentId refusal: {outcome:?}"
+                );
+            }
+        }
+        let exec = &self.exec;
+        self.ops.promote(|t| exec.is_acknowledged(t));
+        self.ops.check_engine(&self.exec);
+    }
+
+    /// Whether the concurrency contract must refuse the operation about to be begun, if the
+    /// engine gets as far as checking it (`valid`: its arguments are valid).
+    fn refusal_expected(&self, valid: bool) -> bool {
+        self.config.check_concurrent_begins
+            && valid
+            && self.exec.is_ready()
+            && self.ops.refuses_begin()
+    }
+
+    /// The engine refused a begin for the concurrency contract exactly when it had to.
+    fn check_refusal<T: std::fmt::Debug>(&mut self, expected: bool, r: &Result<T, ExecutionError>) {
+        let refused = matches!(r, Err(ExecutionError::TimingDependentId { .. }));
+        assert_eq!(
+            refused, expected,
+            "TimingDependentId expected: {expected}, got {r:?}"
+        );
+        self.refused |= refused;
+    }
+
+    /// The user code drops `op`; ignored by the engine once the invocation is closing.
+    fn release(&mut self, op: OperationHandle) {
+        let live = self.exec.is_ready();
+        self.exec.release(op);
+        if live {
+            self.ops.set(op, OperationState::Released);
+        }
+    }
+
+    /// The body of `r` starts; `false` if it cannot yet (its START is not acknowledged) or
+    /// ever (the invocation is closing).
+    fn start(&mut self, r: &mut Running) -> Result<bool, ExecutionError> {
+        if r.started {
+            return Ok(true);
+        }
+        match self.exec.start_attempt(r.op) {
+            Ok(_) => {
+                r.started = true;
+                self.ops.set(r.op, OperationState::Running);
+                Ok(true)
+            }
+            Err(ExecutionError::Misuse { .. }) => {
+                let ticket = r
+                    .wait_for
+                    .expect("only a step awaiting its START is refused");
+                assert!(
+                    self.exec.is_ready() && !self.exec.is_acknowledged(ticket),
+                    "start_attempt refused after the acknowledgement"
+                );
+                Ok(false)
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -253,9 +349,27 @@ impl Driver {
         let request = StepRequest {
             name: name.as_deref(),
             semantics,
-            strategy: &*strategy,
         };
-        let r = self.exec.step(ContextRef::ROOT, request, &mut self.rng);
+        let expected = self.refusal_expected(valid_name(name.as_deref()));
+        let r = self.exec.begin_step(ContextRef::ROOT, request, &*strategy);
+        self.check_refusal(expected, &r);
+        if let Ok(start) = &r {
+            let op = start.op();
+            assert_eq!(
+                self.exec.identity(op).map(|i| i.id.as_str()),
+                Some(next_id.as_str()),
+                "unexpected step id"
+            );
+            self.ops.begun(op, next_id.clone());
+            match start {
+                StepStart::Run {
+                    wait_for: Some(t), ..
+                } => self.ops.set(op, OperationState::AwaitingAck(*t)),
+                StepStart::Done { .. } => self.ops.set(op, OperationState::Done),
+                StepStart::Blocked { .. } => self.ops.set(op, OperationState::Blocked),
+                _ => {}
+            }
+        }
         self.sync();
         let record_attempt = |e: &Execution| {
             e.operation(&next_id)
@@ -263,17 +377,35 @@ impl Driver {
                 .map_or(0, |d| d.attempt)
         };
         match r {
-            Ok(StepStart::Run { op, attempt, .. }) => {
+            Ok(StepStart::Run {
+                op,
+                attempt,
+                wait_for,
+            }) => {
                 self.claimed += 1;
-                assert_eq!(self.exec.step_id(op), Some(next_id.as_str()));
                 assert_eq!(
                     attempt,
                     record_attempt(&self.exec).saturating_add(1),
                     "attempt of step {next_id}"
                 );
-                self.running.push(Running { op, strategy });
+                let mut r = Running {
+                    op,
+                    strategy,
+                    started: false,
+                    wait_for,
+                };
+                // A body free to run starts at once (it runs until its `Outcome`).
+                if wait_for.is_none() {
+                    let started = self.start(&mut r);
+                    assert!(
+                        matches!(started, Ok(true)),
+                        "a step free to run was refused: {started:?}"
+                    );
+                    self.sync();
+                }
+                self.running.push(r);
             }
-            Ok(StepStart::Done(result)) => {
+            Ok(StepStart::Done { result, .. }) => {
                 self.claimed += 1;
                 if let Ok(value) = result {
                     let rec = self
@@ -288,7 +420,10 @@ impl Driver {
                 }
             }
             Ok(_) => self.claimed += 1,
-            Err(ExecutionError::InvalidName { .. }) => {}
+            Err(ExecutionError::InvalidName { .. }) => {
+                assert!(!valid_name(name.as_deref()), "valid name {name:?} refused")
+            }
+            Err(ExecutionError::TimingDependentId { .. }) => {}
             Err(
                 ExecutionError::NonDeterminism { id, .. }
                 | ExecutionError::UnsupportedStatus { id, .. },
@@ -309,14 +444,32 @@ impl Driver {
             } => self.step(name, *at_most_once, policy),
             Action::Outcome { which, body } => {
                 if !self.running.is_empty() {
-                    let r = self.running.remove(*which as usize % self.running.len());
-                    let outcome = body.build(self.config.max_operation_payload_bytes);
-                    let end =
-                        self.exec
-                            .handle_step_outcome(r.op, outcome, &*r.strategy, &mut self.rng);
+                    let i = *which as usize % self.running.len();
+                    let mut r = self.running.remove(i);
+                    match self.start(&mut r) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            // Still waiting for its START to be acknowledged.
+                            self.running.insert(i, r);
+                            self.sync();
+                            return;
+                        }
+                        Err(e) => {
+                            self.sync();
+                            self.expect_closed(&e);
+                            return;
+                        }
+                    }
+                    let outcome = body.outcome(self.config.max_operation_payload_bytes);
+                    let end = self.exec.handle_step_outcome(r.op, outcome, &*r.strategy);
+                    match &end {
+                        Ok(StepEnd::Done(_)) => self.ops.set(r.op, OperationState::Done),
+                        Ok(StepEnd::Blocked) => self.ops.set(r.op, OperationState::Blocked),
+                        _ => {}
+                    }
                     self.sync();
                     match end {
-                        Ok(StepEnd::Done(_) | StepEnd::Suspend) => {}
+                        Ok(StepEnd::Done(_) | StepEnd::Blocked) => {}
                         Ok(other) => panic!("unknown step end {other:?}"),
                         Err(e) => self.expect_closed(&e),
                     }
@@ -325,21 +478,37 @@ impl Driver {
             Action::Abandon { which } => {
                 if !self.running.is_empty() {
                     let r = self.running.remove(*which as usize % self.running.len());
-                    self.exec.abandon_step(r.op);
+                    self.release(r.op);
                     self.sync();
                 }
             }
             Action::Wait { name, duration } => {
                 let d = duration.get();
                 let name = name.get();
-                let r = self.exec.wait(ContextRef::ROOT, name.as_deref(), d);
+                let valid = wait_seconds(d).is_some() && valid_name(name.as_deref());
+                let expected = self.refusal_expected(valid);
+                let r = self.exec.begin_wait(ContextRef::ROOT, name.as_deref(), d);
+                self.check_refusal(expected, &r);
+                if let Ok(start) = &r {
+                    let (op, state) = match *start {
+                        WaitStart::Elapsed { op } => (op, OperationState::Done),
+                        WaitStart::Blocked { op } => (op, OperationState::Blocked),
+                        other => panic!("unknown wait start {other:?}"),
+                    };
+                    self.claimed += 1;
+                    self.ops.begun(op, self.claimed.to_string());
+                    self.ops.set(op, state);
+                }
                 self.sync();
                 match r {
-                    Ok(_) => self.claimed += 1,
-                    Err(
-                        ExecutionError::InvalidName { .. }
-                        | ExecutionError::InvalidWaitDuration { .. },
-                    ) => {}
+                    Ok(_) => {}
+                    Err(ExecutionError::InvalidWaitDuration { .. }) => {
+                        assert!(wait_seconds(d).is_none(), "valid duration {d:?} refused")
+                    }
+                    Err(ExecutionError::InvalidName { .. }) => {
+                        assert!(!valid_name(name.as_deref()), "valid name {name:?} refused")
+                    }
+                    Err(ExecutionError::TimingDependentId { .. }) => {}
                     Err(
                         ExecutionError::NonDeterminism { .. }
                         | ExecutionError::UnsupportedStatus { .. },
@@ -353,6 +522,7 @@ impl Driver {
                 self.sync();
             }
             Action::Suspend => {
+                self.suspended |= self.exec.is_ready();
                 self.exec.suspend();
                 self.sync();
             }
@@ -400,7 +570,11 @@ fuzz_target!(|input: Input| {
         },
         updated_operation_ids: Vec::new(),
     };
-    let config = ExecutionConfig::default();
+    let mut config = ExecutionConfig::default();
+    config.seed = Some(input.seed);
+    // Even seeds keep the concurrency contract on (the oracle predicts each refusal); odd ones
+    // turn it off, so that long interleavings run too.
+    config.check_concurrent_begins = input.seed & 1 == 0;
     let mut d = Driver {
         exec: Execution::new(envelope, config.clone()),
         config,
@@ -410,9 +584,12 @@ fuzz_target!(|input: Input| {
         issued: 0,
         outstanding: None,
         done: false,
-        rng: SeededRng::new(input.seed),
         claimed: 0,
         running: Vec::new(),
+        ops: Ops::default(),
+        suspended: false,
+        refused: false,
+        ending: None,
     };
     d.sync();
     for action in input.actions.iter().take(128) {
@@ -437,7 +614,7 @@ fuzz_target!(|input: Input| {
             Some(_) => d.reply(&last_page),
             None if d.exec.is_ready() => {
                 for r in std::mem::take(&mut d.running) {
-                    d.exec.abandon_step(r.op);
+                    d.release(r.op);
                 }
                 d.exec
                     .handle_handler_result(Err(ErrorObject::new("End", "fuzz input exhausted")));

@@ -8,8 +8,27 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use durable_proto::{
     retry_fn, ApiFailure, ErrorObject, ExecutionConfig, Jitter, RetryDecision, RetryPolicy,
-    RetryStrategy,
+    RetryStrategy, StepOutcome,
 };
+
+/// Longest wait the service accepts, in seconds (366 days).
+pub const MAX_WAIT_SECONDS: u64 = 31_622_400;
+
+/// Whether the service accepts `name`: absent, or 1..=256 printable ASCII characters.
+pub fn valid_name(name: Option<&str>) -> bool {
+    name.map_or(true, |n| {
+        !n.is_empty() && n.len() <= 256 && n.bytes().all(|b| (0x20..=0x7e).contains(&b))
+    })
+}
+
+/// The whole seconds a wait of `d` lasts on the wire (rounded up), or `None` if the engine
+/// must refuse it (zero, or above 366 days).
+pub fn wait_seconds(d: Duration) -> Option<u32> {
+    let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
+    (1..=MAX_WAIT_SECONDS)
+        .contains(&secs)
+        .then(|| u32::try_from(secs).expect("at most 366 days"))
+}
 
 /// An operation name (valid, empty, or invalid).
 #[derive(Arbitrary, Debug, Clone)]
@@ -156,6 +175,14 @@ impl Body {
         match self {
             Body::Ok(p) => Ok(p.render(limit)),
             Body::Err(e) => Err(e.build(limit)),
+        }
+    }
+
+    /// What a step body reports: the value, or the error.
+    pub fn outcome(&self, limit: usize) -> StepOutcome {
+        match self.build(limit) {
+            Ok(value) => StepOutcome::Value(value),
+            Err(error) => StepOutcome::Error(error),
         }
     }
 }
@@ -424,6 +451,12 @@ impl Limits {
         }
         c
     }
+}
+
+/// Whether `FUZZ_STRICT=1`: inputs that hit known, reported engine bugs fail instead of being
+/// skipped (`scripts/fuzz.sh`).
+pub fn strict() -> bool {
+    std::env::var_os("FUZZ_STRICT").is_some_and(|v| v == "1")
 }
 
 /// Prints the decoded input when `FUZZ_DEBUG` is set (for reading seeds and crashes).
