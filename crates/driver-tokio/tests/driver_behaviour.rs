@@ -370,7 +370,7 @@ async fn a_panicking_step_is_a_failed_attempt_and_a_panicking_handler_fails_the_
                     Ok(s.attempt())
                 })
                 .retry(
-                    RetryPolicy::exponential(
+                    RetryPolicy::try_exponential(
                         2,
                         Duration::from_secs(1),
                         Duration::from_secs(1),

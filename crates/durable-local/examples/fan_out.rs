@@ -54,7 +54,7 @@ impl std::error::Error for SupplierUnavailable {}
 
 /// 4 attempts, 30 s apart (no jitter, so the timeline is easy to read).
 pub fn quote_retries() -> RetryPolicy {
-    RetryPolicy::linear(
+    RetryPolicy::try_linear(
         4,
         Duration::from_secs(30),
         Duration::ZERO,

@@ -63,7 +63,7 @@ impl std::error::Error for GatewayTimeout {}
 /// the draw from the execution's ARN and the invocation's first checkpoint token (pin it
 /// with `LocalRunnerBuilder::handler_seed` when a test needs exact delays).
 pub fn payment_retries() -> RetryPolicy {
-    RetryPolicy::exponential(5, Duration::from_secs(10), Duration::from_secs(300), 2.0)
+    RetryPolicy::try_exponential(5, Duration::from_secs(10), Duration::from_secs(300), 2.0)
         .expect("a valid retry policy")
         .with_jitter(Jitter::Full)
 }

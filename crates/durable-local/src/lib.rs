@@ -37,7 +37,7 @@
 //! runner.register("flaky", move |_: (), ctx: DurableContext| {
 //!     let counter = counter.clone();
 //!     async move {
-//!         let policy = RetryPolicy::exponential(5, Duration::from_secs(600), Duration::from_secs(600), 1.0)
+//!         let policy = RetryPolicy::try_exponential(5, Duration::from_secs(600), Duration::from_secs(600), 1.0)
 //!             .unwrap()
 //!             .with_jitter(Jitter::None);
 //!         ctx.step("call", move |_| async move {
@@ -109,7 +109,7 @@
 //! use std::time::Duration;
 //!
 //! async fn pay(_: (), ctx: DurableContext) -> Result<u32, DurableError> {
-//!     let retry = RetryPolicy::linear(3, Duration::from_secs(5), Duration::ZERO, Duration::from_secs(5))
+//!     let retry = RetryPolicy::try_linear(3, Duration::from_secs(5), Duration::ZERO, Duration::from_secs(5))
 //!         .unwrap()
 //!         .with_jitter(Jitter::None);
 //!     ctx.step("charge", |step| async move { Ok(step.attempt()) })

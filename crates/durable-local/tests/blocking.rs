@@ -19,13 +19,13 @@ impl fmt::Display for Flaky {
 }
 
 fn jittered() -> RetryPolicy {
-    RetryPolicy::exponential(5, Duration::from_secs(10), Duration::from_secs(300), 2.0)
+    RetryPolicy::try_exponential(5, Duration::from_secs(10), Duration::from_secs(300), 2.0)
         .unwrap()
         .with_jitter(Jitter::Full)
 }
 
 fn twice() -> RetryPolicy {
-    RetryPolicy::linear(
+    RetryPolicy::try_linear(
         2,
         Duration::from_secs(1),
         Duration::ZERO,

@@ -284,9 +284,10 @@ async fn a_crash_interrupts_an_at_most_once_step_which_is_never_re_run() {
     // With a retry policy the interrupted attempt counts as failed and the next one runs.
     let runs = Arc::new(AtomicU32::new(1));
     let mut runner = LocalRunner::new();
-    let policy = RetryPolicy::exponential(3, Duration::from_secs(2), Duration::from_secs(2), 1.0)
-        .unwrap()
-        .with_jitter(Jitter::None);
+    let policy =
+        RetryPolicy::try_exponential(3, Duration::from_secs(2), Duration::from_secs(2), 1.0)
+            .unwrap()
+            .with_jitter(Jitter::None);
     crashing_step(&mut runner, &runs, true, policy);
     runner.crash_after_checkpoints(1);
     let execution = runner.run("crashy", ()).await.unwrap();

@@ -49,7 +49,7 @@ async fn program(
                 max_attempts,
                 failures,
             } => {
-                let policy = RetryPolicy::exponential(
+                let policy = RetryPolicy::try_exponential(
                     max_attempts,
                     Duration::from_secs(1),
                     Duration::from_secs(60),

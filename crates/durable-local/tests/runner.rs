@@ -10,7 +10,7 @@ use durable_local::{
 use durable_tokio::{DurableContext, DurableError, Jitter, RetryPolicy};
 
 fn fixed_delay(max_attempts: u32, delay: Duration) -> RetryPolicy {
-    RetryPolicy::linear(max_attempts, delay, Duration::ZERO, delay)
+    RetryPolicy::try_linear(max_attempts, delay, Duration::ZERO, delay)
         .unwrap()
         .with_jitter(Jitter::None)
 }
@@ -84,10 +84,14 @@ async fn a_step_failing_twice_then_succeeding_is_retried() {
     runner.register("flaky", move |_: (), ctx: DurableContext| {
         let counter = counter.clone();
         async move {
-            let policy =
-                RetryPolicy::exponential(5, Duration::from_secs(5), Duration::from_secs(60), 2.0)
-                    .unwrap()
-                    .with_jitter(Jitter::None);
+            let policy = RetryPolicy::try_exponential(
+                5,
+                Duration::from_secs(5),
+                Duration::from_secs(60),
+                2.0,
+            )
+            .unwrap()
+            .with_jitter(Jitter::None);
             ctx.step("call", flaky(&counter, 2)).retry(policy).await
         }
     });

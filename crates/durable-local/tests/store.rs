@@ -44,7 +44,7 @@ fn register(runner: &mut LocalRunner, runs: &Arc<AtomicU32>) {
     runner.register("orders", move |order: String, ctx: DurableContext| {
         let runs = runs.clone();
         async move {
-            let policy = RetryPolicy::linear(3, Duration::from_secs(10), Duration::ZERO, DAY)
+            let policy = RetryPolicy::try_linear(3, Duration::from_secs(10), Duration::ZERO, DAY)
                 .unwrap()
                 .with_jitter(Jitter::None);
             let counter = runs.clone();

@@ -15,10 +15,14 @@ async fn timeline_shows_invocations_attempts_retries_and_waits() {
     runner.register("checkout", move |_: (), ctx: DurableContext| {
         let counter = counter.clone();
         async move {
-            let policy =
-                RetryPolicy::exponential(4, Duration::from_secs(5), Duration::from_secs(60), 2.0)
-                    .unwrap()
-                    .with_jitter(Jitter::None);
+            let policy = RetryPolicy::try_exponential(
+                4,
+                Duration::from_secs(5),
+                Duration::from_secs(60),
+                2.0,
+            )
+            .unwrap()
+            .with_jitter(Jitter::None);
             let id = ctx
                 .step("reserve stock", move |_| async move {
                     match counter.fetch_add(1, Ordering::SeqCst) {

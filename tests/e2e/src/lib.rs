@@ -20,7 +20,7 @@ impl std::error::Error for PaymentDeclined {}
 
 /// `max_attempts` attempts, one second apart, no jitter (so the history is predictable).
 pub fn every_second(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy::exponential(
+    RetryPolicy::try_exponential(
         max_attempts,
         Duration::from_secs(1),
         Duration::from_secs(1),

@@ -17,10 +17,12 @@
 //! only from the `rng` argument, so a seeded generator (e.g.
 //! [`SeededRng`](crate::SeededRng)) makes every decision reproducible.
 
+mod builder;
 mod error;
 mod jitter;
 mod policy;
 
+pub use builder::RetryBuilder;
 pub use error::RetryConfigError;
 pub use jitter::Jitter;
 pub use policy::{Backoff, RetryPolicy};

@@ -92,7 +92,7 @@ impl ErrorFilter {
 /// };
 ///
 /// // 5 attempts: 2 s, 6 s, 18 s, 30 s (capped), no jitter; only payment errors.
-/// let policy = RetryPolicy::exponential(5, Duration::from_secs(2), Duration::from_secs(30), 3.0)?
+/// let policy = RetryPolicy::try_exponential(5, Duration::from_secs(2), Duration::from_secs(30), 3.0)?
 ///     .with_jitter(Jitter::None)
 ///     .retry_if_error_type("PaymentError")
 ///     .retry_if_message_matches(r"(?i)temporar(y|ily) unavailable")?;
@@ -108,11 +108,11 @@ impl ErrorFilter {
 /// ```
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
-    max_attempts: u32,
-    initial_delay: Duration,
-    max_delay: Duration,
-    backoff: Backoff,
-    jitter: Jitter,
+    pub(super) max_attempts: u32,
+    pub(super) initial_delay: Duration,
+    pub(super) max_delay: Duration,
+    pub(super) backoff: Backoff,
+    pub(super) jitter: Jitter,
     filters: Vec<ErrorFilter>,
 }
 
@@ -131,7 +131,7 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    fn unchecked(
+    pub(super) fn unchecked(
         max_attempts: u32,
         initial_delay: Duration,
         max_delay: Duration,
@@ -172,15 +172,16 @@ impl RetryPolicy {
         )
     }
 
-    /// Exponential backoff: `min(initial_delay × backoff_rate^(attempt−1),
-    /// max_delay)`, with [`Jitter::Full`] until [`with_jitter`](Self::with_jitter)
-    /// says otherwise.
+    /// Exponential backoff from positional settings, validated: `min(initial_delay ×
+    /// backoff_rate^(attempt−1), max_delay)`, with [`Jitter::Full`] until
+    /// [`with_jitter`](Self::with_jitter) says otherwise. The infallible builder
+    /// [`RetryPolicy::exponential`] is usually nicer.
     ///
     /// Requirements: `max_attempts ≥ 1` (it counts the first attempt);
     /// `initial_delay ≤ max_delay ≤ 366 days`; `backoff_rate` finite and
     /// `≥ 1.0`. Sub-second delays are accepted but sent rounded up to at
     /// least 1 s.
-    pub fn exponential(
+    pub fn try_exponential(
         max_attempts: u32,
         initial_delay: Duration,
         max_delay: Duration,
@@ -197,9 +198,10 @@ impl RetryPolicy {
         ))
     }
 
-    /// Linear backoff: `min(initial_delay + increment × (attempt−1),
-    /// max_delay)`, with [`Jitter::Full`] until [`with_jitter`](Self::with_jitter)
-    /// says otherwise. A zero `increment` gives a fixed delay.
+    /// Linear backoff from positional settings, validated: `min(initial_delay + increment
+    /// × (attempt−1), max_delay)`, with [`Jitter::Full`] until
+    /// [`with_jitter`](Self::with_jitter) says otherwise. A zero `increment` gives a fixed
+    /// delay. The infallible builder [`RetryPolicy::linear`] is usually nicer.
     ///
     /// Requirements: `max_attempts ≥ 1`; `initial_delay ≤ max_delay ≤ 366
     /// days`; `increment ≤ 366 days`.
@@ -209,12 +211,12 @@ impl RetryPolicy {
     /// use durable_proto::{Jitter, RetryPolicy};
     ///
     /// let s = Duration::from_secs;
-    /// let policy = RetryPolicy::linear(6, s(1), s(1), s(300))?.with_jitter(Jitter::None);
+    /// let policy = RetryPolicy::try_linear(6, s(1), s(1), s(300))?.with_jitter(Jitter::None);
     /// let delays: Vec<_> = (1..6).map(|a| policy.base_delay(a)).collect();
     /// assert_eq!(delays, [s(1), s(2), s(3), s(4), s(5)]);
     /// # Ok::<(), durable_proto::RetryConfigError>(())
     /// ```
-    pub fn linear(
+    pub fn try_linear(
         max_attempts: u32,
         initial_delay: Duration,
         increment: Duration,

@@ -36,7 +36,7 @@ fn program() -> impl Strategy<Value = Vec<OpSpec>> {
 }
 
 fn policy(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy::exponential(
+    RetryPolicy::try_exponential(
         max_attempts,
         Duration::from_secs(1),
         Duration::from_secs(60),

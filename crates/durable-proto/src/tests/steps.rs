@@ -4,7 +4,7 @@ use std::time::Duration;
 use super::*;
 
 fn no_jitter(max_attempts: u32, initial: u64) -> RetryPolicy {
-    RetryPolicy::exponential(
+    RetryPolicy::try_exponential(
         max_attempts,
         Duration::from_secs(initial),
         Duration::from_secs(60),

@@ -40,7 +40,7 @@ pub fn run(name: &str) -> Option<Result<(), lambda_runtime::Error>> {
 /// `attempts` attempts in all, a fixed second apart.
 fn every_second(attempts: u32) -> RetryPolicy {
     let second = Duration::from_secs(1);
-    RetryPolicy::linear(attempts, second, Duration::ZERO, second)
+    RetryPolicy::try_linear(attempts, second, Duration::ZERO, second)
         .expect("a valid retry policy")
         .with_jitter(Jitter::None)
 }
@@ -177,9 +177,10 @@ fn default_retry(_: Value, ctx: &DurableContext) -> Result<String, DurableError>
 
 /// 1-14: fails twice, then succeeds; 5 attempts, 2 s initial delay, ×3 backoff, no jitter.
 fn custom_backoff(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
-    let policy = RetryPolicy::exponential(5, Duration::from_secs(2), Duration::from_secs(60), 3.0)
-        .expect("a valid retry policy")
-        .with_jitter(Jitter::None);
+    let policy =
+        RetryPolicy::try_exponential(5, Duration::from_secs(2), Duration::from_secs(60), 3.0)
+            .expect("a valid retry policy")
+            .with_jitter(Jitter::None);
     ctx.step("unreliable", |s| fail_first(2, s))
         .retry(policy)
         .run()

@@ -72,7 +72,7 @@ fn exponential_doubles_and_caps() {
 
 #[test]
 fn exponential_fractional_rates_and_sub_second_delays() {
-    let policy = RetryPolicy::exponential(10, s(1), s(60), 1.5).unwrap();
+    let policy = RetryPolicy::try_exponential(10, s(1), s(60), 1.5).unwrap();
     let got: Vec<_> = (1..=4).map(|a| policy.base_delay(a)).collect();
     assert_eq!(
         got,
@@ -85,20 +85,20 @@ fn exponential_fractional_rates_and_sub_second_delays() {
     );
 
     let ms = Duration::from_millis;
-    let policy = RetryPolicy::exponential(9, ms(100), s(1), 3.0).unwrap();
+    let policy = RetryPolicy::try_exponential(9, ms(100), s(1), 3.0).unwrap();
     let got: Vec<_> = (1..=4).map(|a| policy.base_delay(a)).collect();
     assert_eq!(got, [ms(100), ms(300), ms(900), s(1)]);
     assert_eq!(delay_to_wire_seconds(policy.base_delay(1)), 1);
 
-    let flat = RetryPolicy::exponential(9, s(7), s(7), 1.0).unwrap();
+    let flat = RetryPolicy::try_exponential(9, s(7), s(7), 1.0).unwrap();
     assert_eq!(flat.base_delay(u32::MAX), s(7));
-    let zero = RetryPolicy::exponential(9, Duration::ZERO, s(7), 2.0).unwrap();
+    let zero = RetryPolicy::try_exponential(9, Duration::ZERO, s(7), 2.0).unwrap();
     assert_eq!(zero.base_delay(u32::MAX), Duration::ZERO);
 }
 
 #[test]
 fn linear_adds_and_caps() {
-    let policy = RetryPolicy::linear(6, s(1), s(1), s(300))
+    let policy = RetryPolicy::try_linear(6, s(1), s(1), s(300))
         .unwrap()
         .with_jitter(Jitter::None);
     assert_eq!(
@@ -106,12 +106,12 @@ fn linear_adds_and_caps() {
         [s(1), s(2), s(3), s(4), s(5)]
     );
 
-    let capped = RetryPolicy::linear(10, s(1), s(2), s(6)).unwrap();
+    let capped = RetryPolicy::try_linear(10, s(1), s(2), s(6)).unwrap();
     let got: Vec<_> = (1..=5).map(|a| capped.base_delay(a)).collect();
     assert_eq!(got, [s(1), s(3), s(5), s(6), s(6)]);
     assert_eq!(capped.base_delay(u32::MAX), s(6));
 
-    let fixed = RetryPolicy::linear(4, s(3), Duration::ZERO, s(3))
+    let fixed = RetryPolicy::try_linear(4, s(3), Duration::ZERO, s(3))
         .unwrap()
         .with_jitter(Jitter::None);
     assert_eq!(delays(&fixed, &err("E", "m")), [s(3), s(3), s(3)]);
@@ -125,15 +125,15 @@ fn linear_adds_and_caps() {
 
 #[test]
 fn builders_default_to_full_jitter() {
-    let policy = RetryPolicy::exponential(3, s(1), s(2), 2.0).unwrap();
+    let policy = RetryPolicy::try_exponential(3, s(1), s(2), 2.0).unwrap();
     assert_eq!(policy.jitter(), Jitter::Full);
-    let policy = RetryPolicy::linear(3, s(1), s(1), s(2)).unwrap();
+    let policy = RetryPolicy::try_linear(3, s(1), s(1), s(2)).unwrap();
     assert_eq!(policy.jitter(), Jitter::Full);
 }
 
 #[test]
 fn stops_when_attempt_reaches_max() {
-    let policy = RetryPolicy::exponential(3, s(1), s(10), 2.0)
+    let policy = RetryPolicy::try_exponential(3, s(1), s(10), 2.0)
         .unwrap()
         .with_jitter(Jitter::None);
     let e = err("E", "m");
@@ -152,7 +152,7 @@ fn stops_when_attempt_reaches_max() {
     assert_eq!(policy.decide(&e, 3, &mut NoRng), RetryDecision::Stop);
     assert_eq!(policy.decide(&e, 4, &mut NoRng), RetryDecision::Stop);
     assert_eq!(policy.decide(&e, u32::MAX, &mut NoRng), RetryDecision::Stop);
-    let once = RetryPolicy::exponential(1, s(1), s(1), 2.0).unwrap();
+    let once = RetryPolicy::try_exponential(1, s(1), s(1), 2.0).unwrap();
     assert_eq!(once.decide(&e, 1, &mut NoRng), RetryDecision::Stop);
 }
 
@@ -261,9 +261,9 @@ fn invalid_regex_is_a_typed_error() {
 #[test]
 fn validation_rejects_bad_settings() {
     let day = s(86_400);
-    let zero = RetryPolicy::exponential(0, s(1), s(2), 2.0).unwrap_err();
+    let zero = RetryPolicy::try_exponential(0, s(1), s(2), 2.0).unwrap_err();
     assert_eq!(zero, RetryConfigError::ZeroMaxAttempts);
-    let long = RetryPolicy::exponential(3, s(1), day * 367, 2.0).unwrap_err();
+    let long = RetryPolicy::try_exponential(3, s(1), day * 367, 2.0).unwrap_err();
     assert_eq!(
         long,
         RetryConfigError::DelayTooLong {
@@ -271,7 +271,7 @@ fn validation_rejects_bad_settings() {
             value: day * 367
         }
     );
-    let long = RetryPolicy::linear(3, day * 400, s(1), day * 400).unwrap_err();
+    let long = RetryPolicy::try_linear(3, day * 400, s(1), day * 400).unwrap_err();
     assert_eq!(
         long,
         RetryConfigError::DelayTooLong {
@@ -279,7 +279,7 @@ fn validation_rejects_bad_settings() {
             value: day * 400
         }
     );
-    let long = RetryPolicy::linear(3, s(1), day * 367, s(2)).unwrap_err();
+    let long = RetryPolicy::try_linear(3, s(1), day * 367, s(2)).unwrap_err();
     assert_eq!(
         long,
         RetryConfigError::DelayTooLong {
@@ -287,7 +287,7 @@ fn validation_rejects_bad_settings() {
             value: day * 367
         }
     );
-    let below = RetryPolicy::linear(3, s(5), s(1), s(2)).unwrap_err();
+    let below = RetryPolicy::try_linear(3, s(5), s(1), s(2)).unwrap_err();
     assert_eq!(
         below,
         RetryConfigError::MaxDelayBelowInitial {
@@ -296,14 +296,14 @@ fn validation_rejects_bad_settings() {
         }
     );
     for rate in [0.99, 0.0, -2.0, f64::INFINITY] {
-        let bad = RetryPolicy::exponential(3, s(1), s(2), rate).unwrap_err();
+        let bad = RetryPolicy::try_exponential(3, s(1), s(2), rate).unwrap_err();
         assert_eq!(bad, RetryConfigError::InvalidBackoffRate { rate });
     }
-    let nan = RetryPolicy::exponential(3, s(1), s(2), f64::NAN).unwrap_err();
+    let nan = RetryPolicy::try_exponential(3, s(1), s(2), f64::NAN).unwrap_err();
     assert_eq!(nan.code(), "DP-R004");
     // Boundaries are accepted.
-    assert!(RetryPolicy::exponential(1, Duration::ZERO, day * 366, 1.0).is_ok());
-    assert!(RetryPolicy::linear(1, day * 366, day * 366, day * 366).is_ok());
+    assert!(RetryPolicy::try_exponential(1, Duration::ZERO, day * 366, 1.0).is_ok());
+    assert!(RetryPolicy::try_linear(1, day * 366, day * 366, day * 366).is_ok());
 }
 
 #[test]
@@ -332,7 +332,7 @@ fn conformance_default_preset_first_two_wire_delays() {
 #[test]
 fn conformance_custom_exponential_without_jitter() {
     // step/1-14: 5 attempts, 2 s initial, ×3, no jitter ⇒ 2 s then 6 s.
-    let policy = RetryPolicy::exponential(5, s(2), s(300), 3.0)
+    let policy = RetryPolicy::try_exponential(5, s(2), s(300), 3.0)
         .unwrap()
         .with_jitter(Jitter::None);
     let got = delays(&policy, &err("E", "boom"));
