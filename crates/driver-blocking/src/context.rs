@@ -2,10 +2,8 @@
 //! driven with `block_on` on the handler's thread.
 
 use std::fmt::{Debug, Display};
-use std::sync::Arc;
 use std::time::Duration;
 
-use durable_proto::{RetryStrategy, StepSemantics};
 use durable_tokio::front::{self, ChildCall, Interrupt, StepCall, StepConfig, WaitCall};
 use durable_tokio::{DurableError, Json, Logger, Serdes, StepContext, StepError};
 use serde::de::DeserializeOwned;
@@ -136,28 +134,7 @@ pub struct Step<'c, T, F> {
 }
 
 impl<T, F> Step<'_, T, F> {
-    /// Sets the retry strategy (default [`RetryPolicy::default`](crate::RetryPolicy)).
-    pub fn retry(mut self, strategy: impl RetryStrategy + 'static) -> Self {
-        self.config.strategy = Arc::new(strategy);
-        self
-    }
-
-    /// Sets the semantics (default at-least-once per retry).
-    pub fn semantics(mut self, semantics: StepSemantics) -> Self {
-        self.config.semantics = semantics;
-        self
-    }
-
-    /// At-most-once per retry: the body runs only after its START is recorded.
-    pub fn at_most_once(self) -> Self {
-        self.semantics(StepSemantics::AtMostOncePerRetry)
-    }
-
-    /// Replaces the JSON serializer for this step's value.
-    pub fn serdes(mut self, serdes: impl Serdes<T> + 'static) -> Self {
-        self.config.serdes = Arc::new(serdes);
-        self
-    }
+    durable_tokio::step_builder_methods!();
 }
 
 impl<T, F> Step<'_, T, F>

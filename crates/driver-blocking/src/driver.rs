@@ -126,8 +126,7 @@ where
     F: Fn(E, &DurableContext) -> Result<O, Err> + Send + Sync + 'static,
     C: CheckpointClient + ?Sized,
 {
-    let lifted = lift(Arc::new(handler));
-    runtime().block_on(durable_tokio::handle(input, client, options, lifted))
+    runtime().block_on(handle_async(input, client, options, handler))
 }
 
 /// Like [`handle`], as a future on the caller's tokio runtime (for test runners and other

@@ -339,17 +339,22 @@ async fn a_response_without_a_token_ends_the_invocation_instead_of_hanging() {
     }
 }
 
+/// `n` steps returning 0..n, summed.
+async fn sum_of_steps(ctx: &DurableContext, n: u32) -> Result<u32, DurableError> {
+    let mut sum = 0;
+    for i in 0..n {
+        sum += ctx.step("s", move |_| async move { Ok(i) }).await?;
+    }
+    Ok(sum)
+}
+
 /// Finding 7: the engine read every `NextMarker` page of its own checkpoint responses
 /// (99,601 GetState calls for 50,000 steps at page size 1). It needs none of them while
 /// nothing blocked lacks its record.
 #[tokio::test]
 async fn checkpoint_response_pages_are_read_only_when_needed() {
     async fn handler(_: (), ctx: DurableContext) -> Result<u32, DurableError> {
-        let mut sum = 0;
-        for i in 0..300u32 {
-            sum += ctx.step("s", move |_| async move { Ok(i) }).await?;
-        }
-        Ok(sum)
+        sum_of_steps(&ctx, 300).await
     }
     let mut runner = LocalRunner::builder().page_size(1).build();
     runner.register("f", handler);
@@ -370,10 +375,7 @@ async fn checkpoint_response_pages_are_read_only_when_needed() {
 #[tokio::test]
 async fn a_long_replay_at_page_size_one_reads_each_record_once() {
     async fn handler(_: (), ctx: DurableContext) -> Result<u32, DurableError> {
-        let mut sum = 0;
-        for i in 0..500u32 {
-            sum += ctx.step("s", move |_| async move { Ok(i) }).await?;
-        }
+        let sum = sum_of_steps(&ctx, 500).await?;
         ctx.wait("w", Duration::from_secs(5)).await?;
         Ok(sum)
     }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::context::{DurableContext, Shared};
 use crate::error::{error_object_of, DurableError};
-use crate::ops::step::decode;
+use crate::ops::step::{decode, value_outcome};
 use crate::ops::{or_park, refusal, Interrupt, ReleaseGuard};
 use crate::panic::{catch_panic, CatchPanic};
 use crate::serdes::{Json, Serdes};
@@ -120,13 +120,7 @@ impl ChildCall {
         };
         let outcome = match result {
             Err(panic) => StepOutcome::Error(panic),
-            Ok(Ok(value)) => match serdes.serialize(&value) {
-                Ok(text) => StepOutcome::Value(text),
-                Err(message) => StepOutcome::Unserializable(format!(
-                    "{message} (value of type {})",
-                    std::any::type_name::<T>()
-                )),
-            },
+            Ok(Ok(value)) => value_outcome(serdes, &value),
             Ok(Err(e)) => {
                 // A blocking function unwinding from a suspension is not a failure.
                 if let Some(DurableError::Suspended | DurableError::Closing(_)) =

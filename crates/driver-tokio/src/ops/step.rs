@@ -18,6 +18,39 @@ use crate::panic::{catch_panic, CatchPanic};
 use crate::serdes::{Json, Serdes};
 use crate::OperationFuture;
 
+/// The builder methods both front ends' `Step` share (each `Step` has a
+/// `config: StepConfig<T>` field), written once.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! step_builder_methods {
+    () => {
+        /// Sets the retry strategy (default `RetryPolicy::default()`: 6 attempts, 5 s
+        /// initial delay, ×2, 60 s cap, full jitter).
+        pub fn retry(mut self, strategy: impl $crate::RetryStrategy + 'static) -> Self {
+            self.config.strategy = ::std::sync::Arc::new(strategy);
+            self
+        }
+
+        /// Sets the semantics (default at-least-once per retry).
+        pub fn semantics(mut self, semantics: $crate::StepSemantics) -> Self {
+            self.config.semantics = semantics;
+            self
+        }
+
+        /// Shorthand for at-most-once-per-retry semantics: the body runs only after its
+        /// START is recorded, and an attempt interrupted by a crash is never run again.
+        pub fn at_most_once(self) -> Self {
+            self.semantics($crate::StepSemantics::AtMostOncePerRetry)
+        }
+
+        /// Replaces the JSON serializer for this step's value.
+        pub fn serdes(mut self, serdes: impl $crate::Serdes<T> + 'static) -> Self {
+            self.config.serdes = ::std::sync::Arc::new(serdes);
+            self
+        }
+    };
+}
+
 /// A step being configured; await it to run it.
 #[must_use = "a step does nothing until awaited"]
 pub struct Step<'c, T, F> {
@@ -55,29 +88,7 @@ impl<'c, T, F> Step<'c, T, F> {
         }
     }
 
-    /// Sets the retry strategy (default [`RetryPolicy::default`]).
-    pub fn retry(mut self, strategy: impl RetryStrategy + 'static) -> Self {
-        self.config.strategy = Arc::new(strategy);
-        self
-    }
-
-    /// Sets the semantics (default at-least-once per retry).
-    pub fn semantics(mut self, semantics: StepSemantics) -> Self {
-        self.config.semantics = semantics;
-        self
-    }
-
-    /// Shorthand for at-most-once-per-retry semantics: the body runs only after its START
-    /// is recorded, and an attempt interrupted by a crash is never run again.
-    pub fn at_most_once(self) -> Self {
-        self.semantics(StepSemantics::AtMostOncePerRetry)
-    }
-
-    /// Replaces the JSON serializer for this step's value.
-    pub fn serdes(mut self, serdes: impl Serdes<T> + 'static) -> Self {
-        self.config.serdes = Arc::new(serdes);
-        self
-    }
+    crate::step_builder_methods!();
 }
 
 impl<'c, T, F, Fut> IntoFuture for Step<'c, T, F>
@@ -199,13 +210,7 @@ impl<T> StepCall<T> {
         let outcome = match result {
             // A panicking body is a failed attempt like any other.
             Err(panic) => StepOutcome::Error(panic),
-            Ok(Ok(value)) => match self.config.serdes.serialize(&value) {
-                Ok(text) => StepOutcome::Value(text),
-                Err(message) => StepOutcome::Unserializable(format!(
-                    "{message} (value of type {})",
-                    std::any::type_name::<T>()
-                )),
-            },
+            Ok(Ok(value)) => value_outcome(&*self.config.serdes, &value),
             Ok(Err(e)) => StepOutcome::Error(e.to_error_object()),
         };
         let end = shared
@@ -217,6 +222,18 @@ impl<T> StepCall<T> {
             StepEnd::Done(result) => decode(shared, op, &*self.config.serdes, result),
             _ => Err(Interrupt::Blocked),
         }
+    }
+}
+
+/// The outcome of user code that returned `value`: its serialized text, or why it cannot
+/// be serialized (the engine never retries that).
+pub(crate) fn value_outcome<T>(serdes: &dyn Serdes<T>, value: &T) -> StepOutcome {
+    match serdes.serialize(value) {
+        Ok(text) => StepOutcome::Value(text),
+        Err(message) => StepOutcome::Unserializable(format!(
+            "{message} (value of type {})",
+            std::any::type_name::<T>()
+        )),
     }
 }
 
