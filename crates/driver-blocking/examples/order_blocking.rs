@@ -37,6 +37,6 @@ fn process(order: Order, ctx: &DurableContext) -> Result<Receipt, DurableError> 
     })
 }
 
-fn main() -> Result<(), lambda_runtime::Error> {
+fn main() -> Result<(), durable_blocking::LambdaError> {
     durable_blocking::run(process)
 }

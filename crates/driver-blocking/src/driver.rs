@@ -78,7 +78,7 @@ where
 ///     Ok(greeting)
 /// }
 ///
-/// fn main() -> Result<(), lambda_runtime::Error> {
+/// fn main() -> Result<(), durable_blocking::LambdaError> {
 ///     durable_blocking::run(workflow)
 /// }
 /// ```

@@ -18,6 +18,8 @@ pub use driver::{handle, handle_async, run, run_with_client};
 /// The engine crate, for lower-level access (wire types, the engine itself).
 pub use durable_proto as proto;
 pub use durable_proto::InvocationOutcome;
+/// The Lambda runtime's error type, what `main` returns (`Result<(), LambdaError>`).
+pub use durable_tokio::LambdaError;
 pub use durable_tokio::{
     retry_fn, serdes_fn, Backoff, CheckpointClient, DurableError, ErrorObject, ExecutionConfig,
     FnRetryStrategy, FnSerdes, Jitter, Json, LambdaClient, Logger, Options, RetryConfigError,

@@ -69,6 +69,6 @@ async fn process(order: Order, ctx: DurableContext) -> Result<Receipt, DurableEr
 }
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), durable_tokio::LambdaError> {
     durable_tokio::run(process).await
 }

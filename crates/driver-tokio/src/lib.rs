@@ -32,6 +32,8 @@ pub use ops::step::Step;
 pub use ops::wait::Wait;
 pub use panic::PANIC_ERROR_TYPE;
 pub use runtime::{outcome_to_response, run, run_with_client};
+/// The Lambda runtime's error type, what `main` returns (`Result<(), LambdaError>`).
+pub use lambda_runtime::Error as LambdaError;
 pub use serdes::{serdes_fn, FnSerdes, Json, Serdes};
 
 /// A boxed operation future.

@@ -36,7 +36,7 @@ use crate::driver::{handle, Options};
 /// }
 ///
 /// #[tokio::main]
-/// async fn main() -> Result<(), lambda_runtime::Error> {
+/// async fn main() -> Result<(), durable_tokio::LambdaError> {
 ///     durable_tokio::run(workflow).await
 /// }
 /// ```
