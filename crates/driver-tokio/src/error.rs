@@ -12,10 +12,11 @@ use durable_proto::{ErrorObject, ExecutionError};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DurableError {
-    /// The step failed and will not be retried (or its retries are exhausted); carries the
-    /// recorded error, identical on every replay.
-    #[error("step failed: {}: {}", .0.type_name(), .0.message())]
-    StepFailed(ErrorObject),
+    /// An operation failed for good: a step whose retries are exhausted (or that was not
+    /// retried), a child context whose function returned an error. Carries the recorded
+    /// error object (type, message, data, stack trace), identical on every replay.
+    #[error("operation failed: {}: {}", .0.type_name(), .0.message())]
+    OperationFailed(ErrorObject),
     /// A value could not be serialized for checkpointing, or a recorded value could not be
     /// read back as the requested type.
     #[error("serialization error for operation {operation_id}: {message}")]
@@ -43,7 +44,7 @@ impl DurableError {
     /// The error user code sees for an operation that finished with `error` (recorded, or
     /// decided in this invocation): a value the SDK could not serialize is a
     /// [`Serialization`](DurableError::Serialization) error naming the operation, anything
-    /// else a [`StepFailed`](DurableError::StepFailed) carrying the recorded error. Both
+    /// else an [`OperationFailed`](DurableError::OperationFailed) carrying the recorded error. Both
     /// are the same on every replay.
     pub fn from_failure(operation_id: String, error: ErrorObject) -> Self {
         if error.type_name() == durable_proto::SERIALIZATION_ERROR_TYPE {
@@ -52,7 +53,7 @@ impl DurableError {
                 message: error.message().to_owned(),
             };
         }
-        Self::StepFailed(error)
+        Self::OperationFailed(error)
     }
 
     /// The structured data a failed step recorded ([`StepError::with_data`]), read as `T`:
@@ -61,7 +62,7 @@ impl DurableError {
         &self,
     ) -> Option<Result<T, serde_json::Error>> {
         match self {
-            Self::StepFailed(e) => e.error_data.as_deref().map(serde_json::from_str),
+            Self::OperationFailed(e) => e.error_data.as_deref().map(serde_json::from_str),
             _ => None,
         }
     }
@@ -69,7 +70,7 @@ impl DurableError {
     /// A stable code for this kind of error.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::StepFailed(_) => "DT-E001",
+            Self::OperationFailed(_) => "DT-E001",
             Self::Serialization { .. } => "DT-E002",
             Self::InvalidArgument(_) => "DT-E003",
             Self::Suspended => "DT-E004",
@@ -80,13 +81,13 @@ impl DurableError {
     /// Whether this is a failure recorded for a value of error type `E`, matched by
     /// [`readable_type_name`] (so it works on replay, where the original value is gone).
     pub fn is_failure_of<E: 'static>(&self) -> bool {
-        matches!(self, Self::StepFailed(e) if e.type_name() == readable_type_name::<E>())
+        matches!(self, Self::OperationFailed(e) if e.type_name() == readable_type_name::<E>())
     }
 
     /// The wire error this error records as.
     pub fn to_error_object(&self) -> ErrorObject {
         match self {
-            Self::StepFailed(e) => e.clone(),
+            Self::OperationFailed(e) => e.clone(),
             Self::Serialization { .. } => ErrorObject::new("SerializationError", self.to_string()),
             Self::InvalidArgument(e) => ErrorObject::new(e.error_type(), e.to_string()),
             Self::Suspended | Self::Closing(_) => {
@@ -306,15 +307,17 @@ mod tests {
         assert_eq!(inner().type_name(), "Local");
         let policy = durable_proto::RetryPolicy::default().retry_if_error_type("Generic");
         assert!(policy.is_retryable(&error_object_of(&Generic(1u8))));
-        assert!(DurableError::StepFailed(error_object_of(&PaymentDeclined))
-            .is_failure_of::<PaymentDeclined>());
+        assert!(
+            DurableError::OperationFailed(error_object_of(&PaymentDeclined))
+                .is_failure_of::<PaymentDeclined>()
+        );
     }
 
     #[test]
     fn recorded_errors_pass_through_unchanged() {
         let original = ErrorObject::new("Boom", "x");
         assert_eq!(error_object_of(&original), original);
-        let step = DurableError::StepFailed(original.clone());
+        let step = DurableError::OperationFailed(original.clone());
         assert_eq!(error_object_of(&step), original);
     }
 }

@@ -26,14 +26,14 @@ pub use durable_proto::{
     RngCore, StepSemantics,
 };
 pub use error::{error_object_of, readable_type_name, DurableError, StepError};
+/// The Lambda runtime's error type, what `main` returns (`Result<(), LambdaError>`).
+pub use lambda_runtime::Error as LambdaError;
 pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};
 pub use ops::child::ChildContext;
 pub use ops::step::Step;
 pub use ops::wait::Wait;
 pub use panic::PANIC_ERROR_TYPE;
 pub use runtime::{outcome_to_response, run, run_with_client};
-/// The Lambda runtime's error type, what `main` returns (`Result<(), LambdaError>`).
-pub use lambda_runtime::Error as LambdaError;
 pub use serdes::{serdes_fn, FnSerdes, Json, Serdes};
 
 /// A boxed operation future.

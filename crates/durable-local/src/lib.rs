@@ -274,7 +274,7 @@ pub use history::{
     WaitStartedDetails, WaitSucceededDetails,
 };
 pub use runner::{
-    LocalRunner, LocalRunnerBuilder, TestExecution, CRASH_ERROR_TYPE, PANIC_ERROR_TYPE,
+    LocalRunner, LocalRunnerBuilder, TestExecution, CRASH_ERROR_TYPE, INVOCATION_PANIC_ERROR_TYPE,
     TIMEOUT_ERROR_TYPE,
 };
 pub use service::{

@@ -80,7 +80,7 @@ async fn program(
                     .await;
                 out.push(match r {
                     Ok(v) => v,
-                    Err(DurableError::StepFailed(e)) => format!("failed: {}", e.message()),
+                    Err(DurableError::OperationFailed(e)) => format!("failed: {}", e.message()),
                     Err(other) => return Err(other),
                 });
             }

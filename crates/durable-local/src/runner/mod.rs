@@ -27,8 +27,10 @@ use crate::service::{InvocationEnd, InvocationRecord};
 pub const CRASH_ERROR_TYPE: &str = "Runtime.ExitError";
 /// The error type recorded for an invocation that ran past the runner's invocation timeout.
 pub const TIMEOUT_ERROR_TYPE: &str = "Sandbox.Timedout";
-/// The error type recorded for an invocation whose handler panicked.
-pub const PANIC_ERROR_TYPE: &str = "Runtime.HandlerPanic";
+/// The error type recorded for an invocation whose task panicked outside user code (the
+/// drivers turn panics in handlers and step bodies into `durable_tokio::PANIC_ERROR_TYPE`
+/// failures, so this means a bug below them), as Lambda records a crashed runtime.
+pub const INVOCATION_PANIC_ERROR_TYPE: &str = "Runtime.HandlerPanic";
 
 /// What one invocation of a registered function runs: `durable_tokio::handle` (or
 /// `durable_blocking::handle`) with the registered handler.
@@ -244,7 +246,7 @@ impl LocalRunner {
                 ),
             )),
             Ended::Panicked(message) => InvocationEnd::Errored(ErrorObject::new(
-                PANIC_ERROR_TYPE,
+                INVOCATION_PANIC_ERROR_TYPE,
                 format!("the handler panicked: {message}"),
             )),
         };
