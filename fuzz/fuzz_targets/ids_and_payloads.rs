@@ -253,8 +253,8 @@ fn check_delays(input: &Input) {
     let initial = Duration::from_nanos(u64::from(nanos));
     let rate = f64::from(input.rate_tenths) / 10.0;
     let policies = [
-        RetryPolicy::exponential(input.attempt, initial, cap, rate),
-        RetryPolicy::linear(input.attempt, initial, Duration::from_millis(secs), cap),
+        RetryPolicy::try_exponential(input.attempt, initial, cap, rate),
+        RetryPolicy::try_linear(input.attempt, initial, Duration::from_millis(secs), cap),
     ];
     for policy in policies.into_iter().flatten() {
         let base = policy.base_delay(input.attempt);

@@ -394,14 +394,19 @@ impl Driver {
                     started: false,
                     wait_for,
                 };
-                // A body free to run starts at once (it runs until its `Outcome`).
+                // A body free to run starts at once (it runs until its `Outcome`), unless the
+                // invocation ended meanwhile (e.g. the last response carried no token).
                 if wait_for.is_none() {
                     let started = self.start(&mut r);
-                    assert!(
-                        matches!(started, Ok(true)),
-                        "a step free to run was refused: {started:?}"
-                    );
                     self.sync();
+                    match started {
+                        Ok(true) => {}
+                        Err(e) => {
+                            self.expect_closed(&e);
+                            return;
+                        }
+                        Ok(false) => panic!("a step free to run was refused"),
+                    }
                 }
                 self.running.push(r);
             }

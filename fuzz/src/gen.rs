@@ -251,7 +251,7 @@ impl Policy {
                 only_boom,
             } => {
                 let rate = f64::from(rate_tenths) / 10.0;
-                match RetryPolicy::exponential(
+                match RetryPolicy::try_exponential(
                     u32::from(attempts),
                     ms(initial_ms),
                     secs(max_secs),
@@ -274,7 +274,7 @@ impl Policy {
                 increment_ms,
                 max_secs,
                 jitter,
-            } => match RetryPolicy::linear(
+            } => match RetryPolicy::try_linear(
                 u32::from(attempts),
                 ms(initial_ms),
                 ms(increment_ms),
