@@ -157,6 +157,13 @@ impl ExecutionError {
         }
     }
 
+    /// Whether the call was merely invalid (a bad name or duration): nothing was begun or
+    /// checkpointed, the execution goes on, and user code may handle the error. Every other
+    /// error ends the invocation or the execution, which user code cannot change.
+    pub fn is_invalid_argument(&self) -> bool {
+        matches!(self, Self::InvalidName { .. } | Self::InvalidWaitDuration { .. })
+    }
+
     /// The `ErrorType` this error carries when it fails the execution.
     pub fn error_type(&self) -> &'static str {
         match self {

@@ -39,11 +39,10 @@ impl From<DurableError> for Interrupt {
 
 /// Splits an engine refusal into what user code may see and what only the driver handles.
 pub(crate) fn refusal(error: ExecutionError) -> Interrupt {
-    match error {
-        ExecutionError::InvalidName { .. } | ExecutionError::InvalidWaitDuration { .. } => {
-            Interrupt::User(DurableError::InvalidArgument(error))
-        }
-        other => Interrupt::Closing(other.to_string()),
+    if error.is_invalid_argument() {
+        Interrupt::User(DurableError::InvalidArgument(error))
+    } else {
+        Interrupt::Closing(error.to_string())
     }
 }
 
