@@ -98,13 +98,10 @@ impl DurableContext {
     {
         let mut call = ChildCall::begin(&self.inner, Some(name));
         let runtime = self.runtime.clone();
-        let result = self.runtime.block_on(call.run(
-            |child| {
-                let child = DurableContext::new(child, runtime);
-                std::future::ready(function(&child))
-            },
+        let result = call.run_blocking(
+            |child| function(&DurableContext::new(child, runtime)),
             &Json as &dyn Serdes<T>,
-        ));
+        );
         self.finish(result)
     }
 
@@ -150,9 +147,7 @@ where
             config,
         } = self;
         let mut call = StepCall::begin(&ctx.inner, &name, config);
-        let result = ctx
-            .runtime
-            .block_on(call.run(|step| std::future::ready(body(&step))));
+        let result = call.run_blocking(&ctx.runtime, body);
         ctx.finish(result)
     }
 }

@@ -271,3 +271,77 @@ async fn a_panicking_blocking_handler_fails_the_execution_with_the_panic() {
 }
 
 impl std::error::Error for Flaky {}
+
+#[tokio::test]
+async fn a_child_context_leaves_the_same_history_both_ways() {
+    async fn child_async(_: (), ctx: durable_tokio::DurableContext) -> Result<u32, DurableError> {
+        let total = ctx
+            .run_in_child_context("pricing", |c| async move {
+                let base: u32 = c.step("base", |_| async { Ok(100) }).await?;
+                c.wait("cool-off", Duration::from_secs(60)).await?;
+                let tax: u32 = c.step("tax", move |_| async move { Ok(base / 5) }).await?;
+                Ok::<_, DurableError>(base + tax)
+            })
+            .await?;
+        Ok(total)
+    }
+    fn child_blocking(_: (), ctx: &durable_blocking::DurableContext) -> Result<u32, DurableError> {
+        ctx.run_in_child_context("pricing", |c| {
+            let base: u32 = c.step("base", |_| Ok(100)).run()?;
+            c.wait("cool-off", Duration::from_secs(60))?;
+            let tax: u32 = c.step("tax", |_| Ok(base / 5)).run()?;
+            Ok::<_, DurableError>(base + tax)
+        })
+    }
+    let mut runner = LocalRunner::new();
+    runner.register("async", child_async);
+    runner.register_blocking("blocking", child_blocking);
+    let a = runner.run("async", ()).await.unwrap();
+    let b = runner.run("blocking", ()).await.unwrap();
+    for e in [&a, &b] {
+        assert_eq!(e.status(), ExecutionStatus::Succeeded, "{:?}", e.error());
+        assert_eq!(e.result::<u32>().unwrap(), 120);
+        assert_eq!(e.invocation_count(), 2);
+        let tax = e.operation("tax").unwrap();
+        assert_eq!(tax.id, "1-3");
+        assert_eq!(tax.parent_id.as_deref(), Some("1"));
+    }
+    let shape = |e: &durable_local::TestExecution| {
+        e.user_operations()
+            .map(|o| {
+                (
+                    o.id.clone(),
+                    o.operation_type.clone(),
+                    o.name.clone(),
+                    o.status.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shape(&a), shape(&b));
+}
+
+/// A blocking step body that calls a durable operation gets the refusal (the execution fails
+/// with `ConcurrencyContractError`), not a panic from a nested `block_on`.
+#[tokio::test]
+async fn a_durable_call_inside_a_blocking_step_body_is_refused() {
+    fn nested(_: (), ctx: &durable_blocking::DurableContext) -> Result<u32, DurableError> {
+        ctx.step("outer", |_| {
+            let inner: u32 = ctx.step("inner", |_| Ok(1)).run()?;
+            Ok(inner)
+        })
+        .retry(RetryPolicy::none())
+        .run()
+    }
+    let mut runner = LocalRunner::new();
+    runner.register_blocking("nested", nested);
+    let e = runner.run("nested", ()).await.unwrap();
+    assert_eq!(e.status(), ExecutionStatus::Failed);
+    assert_eq!(
+        e.error().unwrap().type_name(),
+        "ConcurrencyContractError",
+        "{:?}",
+        e.error()
+    );
+    assert!(e.operation("inner").is_none());
+}

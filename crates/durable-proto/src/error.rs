@@ -161,7 +161,10 @@ impl ExecutionError {
     /// checkpointed, the execution goes on, and user code may handle the error. Every other
     /// error ends the invocation or the execution, which user code cannot change.
     pub fn is_invalid_argument(&self) -> bool {
-        matches!(self, Self::InvalidName { .. } | Self::InvalidWaitDuration { .. })
+        matches!(
+            self,
+            Self::InvalidName { .. } | Self::InvalidWaitDuration { .. }
+        )
     }
 
     /// The `ErrorType` this error carries when it fails the execution.

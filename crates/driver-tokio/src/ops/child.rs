@@ -105,19 +105,66 @@ impl ChildCall {
         Fut: Future<Output = Result<T, E>>,
         E: Display + Debug + 'static,
     {
-        let shared = &self.shared;
-        let (op, child) = match std::mem::replace(&mut self.start, Err(Interrupt::Blocked)) {
-            Err(e) => return Err(e),
-            Ok(ContextStart::Done { op, result }) => return decode(shared, op, serdes, result),
-            Ok(ContextStart::Run { op, child }) => (op, child),
-            Ok(_) => return Err(Interrupt::Blocked),
+        let (op, child) = match self.enter(serdes)? {
+            ChildEntered::Done(value) => return Ok(value),
+            ChildEntered::Run(op, child) => (op, child),
         };
-        shared.lock().exec.activate(op);
-        let child_ctx = DurableContext::new(shared.clone(), child);
-        let result = match catch_panic(|| function(child_ctx)) {
+        let result = match catch_panic(|| function(child)) {
             Err(panic) => Err(panic),
             Ok(fut) => CatchPanic(Box::pin(fut)).await,
         };
+        self.finish(op, result, serdes)
+    }
+
+    /// Like [`run`](Self::run) with a synchronous function, run on this thread (not inside
+    /// a `block_on`, so its own operations can block on the runtime).
+    pub fn run_blocking<T, F, E>(
+        &mut self,
+        function: F,
+        serdes: &dyn Serdes<T>,
+    ) -> Result<T, Interrupt>
+    where
+        F: FnOnce(DurableContext) -> Result<T, E>,
+        E: Display + Debug + 'static,
+    {
+        let (op, child) = match self.enter(serdes)? {
+            ChildEntered::Done(value) => return Ok(value),
+            ChildEntered::Run(op, child) => (op, child),
+        };
+        let result = catch_panic(|| function(child));
+        self.finish(op, result, serdes)
+    }
+
+    /// User code awaits the context: its recorded result, or the context to run in.
+    fn enter<T>(&mut self, serdes: &dyn Serdes<T>) -> Result<ChildEntered<T>, Interrupt> {
+        let shared = &self.shared;
+        match std::mem::replace(&mut self.start, Err(Interrupt::Blocked)) {
+            Err(e) => Err(e),
+            Ok(ContextStart::Done { op, result }) => {
+                decode(shared, op, serdes, result).map(ChildEntered::Done)
+            }
+            Ok(ContextStart::Run { op, child }) => {
+                shared.lock().exec.activate(op);
+                Ok(ChildEntered::Run(
+                    op,
+                    DurableContext::new(shared.clone(), child),
+                ))
+            }
+            Ok(_) => Err(Interrupt::Blocked),
+        }
+    }
+
+    /// Records how the function ended (`Err` for a panic) and returns what user code sees.
+    fn finish<T, E>(
+        &self,
+        op: durable_proto::OperationHandle,
+        result: Result<Result<T, E>, durable_proto::ErrorObject>,
+        serdes: &dyn Serdes<T>,
+    ) -> Result<T, Interrupt>
+    where
+        E: Display + Debug + 'static,
+    {
+        let shared = &self.shared;
         let outcome = match result {
             Err(panic) => StepOutcome::Error(panic),
             Ok(Ok(value)) => value_outcome(serdes, &value),
@@ -136,4 +183,10 @@ impl ChildCall {
         // The engine hands back the value itself, also when it was too large to record.
         decode(shared, op, serdes, recorded.map_err(refusal)?)
     }
+}
+
+/// Where a child context stands once user code awaits it.
+enum ChildEntered<T> {
+    Done(T),
+    Run(durable_proto::OperationHandle, DurableContext),
 }

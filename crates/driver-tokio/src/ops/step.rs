@@ -4,8 +4,8 @@ use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 
 use durable_proto::{
-    OperationResult, RetryPolicy, RetryStrategy, StepEnd, StepOutcome, StepRequest, StepSemantics,
-    StepStart,
+    OperationHandle, OperationResult, RetryPolicy, RetryStrategy, StepEnd, StepOutcome,
+    StepRequest, StepSemantics, StepStart,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -157,42 +157,16 @@ impl<T> StepCall<T> {
         F: FnOnce(StepContext) -> Fut,
         Fut: Future<Output = Result<T, StepError>>,
     {
-        let shared = &self.shared;
-        let start = std::mem::replace(&mut self.start, Err(Interrupt::Blocked));
-        if let Ok(s) = &start {
-            // User code awaits the step now (see `Execution::activate`).
-            shared.lock().exec.activate(s.op());
-            shared.changed.notify_one();
-        }
-        let (op, wait_for) = match start {
-            Err(e) => return Err(e),
-            Ok(StepStart::Done { op, result }) => {
-                return decode(shared, op, &*self.config.serdes, result)
-            }
-            Ok(StepStart::Run { op, wait_for, .. }) => (op, wait_for),
-            Ok(_) => return Err(Interrupt::Blocked),
+        let (op, wait_for) = match self.enter()? {
+            Entered::Done(value) => return Ok(value),
+            Entered::Run { op, wait_for } => (op, wait_for),
         };
         if let Some(ticket) = wait_for {
-            shared.wait_acknowledged(ticket).await;
+            self.shared.wait_acknowledged(ticket).await;
         }
-        let (attempt, id) = {
-            let mut g = shared.lock();
-            let attempt = g.exec.start_attempt(op).map_err(refusal)?;
-            let id = g
-                .exec
-                .identity(op)
-                .map(|i| i.id.clone())
-                .unwrap_or_default();
-            (attempt, id)
-        };
-        let span = tracing::info_span!(
-            "durable_step",
-            operation_id = %id,
-            name = %self.name,
-            attempt
-        );
-        let step_ctx = StepContext::new(attempt, id);
-        // Building the body's future runs user code too (all of it, for a blocking body).
+        let (step_ctx, span) = self.start(op)?;
+        let shared = &self.shared;
+        // Building the body's future runs user code too.
         shared.lock().exec.enter_body(op);
         let made = span.in_scope(|| catch_panic(|| body(step_ctx)));
         shared.lock().exec.leave_body(op);
@@ -207,12 +181,85 @@ impl<T> StepCall<T> {
                 CatchPanic(Box::pin(polled.instrument(span))).await
             }
         };
+        self.finish(op, result)
+    }
+
+    /// Runs the step with a synchronous body, blocking on `runtime` only to wait for an
+    /// acknowledgement (never while user code runs, so a body that calls a durable
+    /// operation gets its refusal instead of a nested `block_on`).
+    pub fn run_blocking<F>(
+        &mut self,
+        runtime: &tokio::runtime::Handle,
+        body: F,
+    ) -> Result<T, Interrupt>
+    where
+        F: FnOnce(&StepContext) -> Result<T, StepError>,
+    {
+        let (op, wait_for) = match self.enter()? {
+            Entered::Done(value) => return Ok(value),
+            Entered::Run { op, wait_for } => (op, wait_for),
+        };
+        if let Some(ticket) = wait_for {
+            runtime.block_on(self.shared.wait_acknowledged(ticket));
+        }
+        let (step_ctx, span) = self.start(op)?;
+        let shared = &self.shared;
+        shared.lock().exec.enter_body(op);
+        let result = span.in_scope(|| catch_panic(|| body(&step_ctx)));
+        shared.lock().exec.leave_body(op);
+        self.finish(op, result)
+    }
+
+    /// User code awaits the step: its recorded result, or the body to run.
+    fn enter(&mut self) -> Result<Entered<T>, Interrupt> {
+        let shared = &self.shared;
+        let start = std::mem::replace(&mut self.start, Err(Interrupt::Blocked));
+        if let Ok(s) = &start {
+            // User code awaits the step now (see `Execution::activate`).
+            shared.lock().exec.activate(s.op());
+            shared.changed.notify_one();
+        }
+        match start {
+            Err(e) => Err(e),
+            Ok(StepStart::Done { op, result }) => {
+                decode(shared, op, &*self.config.serdes, result).map(Entered::Done)
+            }
+            Ok(StepStart::Run { op, wait_for, .. }) => Ok(Entered::Run { op, wait_for }),
+            Ok(_) => Err(Interrupt::Blocked),
+        }
+    }
+
+    /// The body is about to run: the attempt's context and its span.
+    fn start(&self, op: OperationHandle) -> Result<(StepContext, tracing::Span), Interrupt> {
+        let mut g = self.shared.lock();
+        let attempt = g.exec.start_attempt(op).map_err(refusal)?;
+        let id = g
+            .exec
+            .identity(op)
+            .map(|i| i.id.clone())
+            .unwrap_or_default();
+        let span = tracing::info_span!(
+            "durable_step",
+            operation_id = %id,
+            name = %self.name,
+            attempt
+        );
+        Ok((StepContext::new(attempt, id), span))
+    }
+
+    /// Reports how the body ended (`Err` for a panic) and returns what user code sees.
+    fn finish(
+        &self,
+        op: OperationHandle,
+        result: Result<Result<T, StepError>, durable_proto::ErrorObject>,
+    ) -> Result<T, Interrupt> {
         let outcome = match result {
             // A panicking body is a failed attempt like any other.
             Err(panic) => StepOutcome::Error(panic),
             Ok(Ok(value)) => value_outcome(&*self.config.serdes, &value),
             Ok(Err(e)) => StepOutcome::Error(e.to_error_object()),
         };
+        let shared = &self.shared;
         let end = shared
             .lock()
             .exec
@@ -223,6 +270,15 @@ impl<T> StepCall<T> {
             _ => Err(Interrupt::Blocked),
         }
     }
+}
+
+/// Where a step stands once user code awaits it.
+enum Entered<T> {
+    Done(T),
+    Run {
+        op: OperationHandle,
+        wait_for: Option<durable_proto::FlushTicket>,
+    },
 }
 
 /// The outcome of user code that returned `value`: its serialized text, or why it cannot

@@ -121,3 +121,61 @@ fn a_finished_child_context_replays_its_result_without_running_its_function() {
     assert_eq!(svc.ops["1"].operation_type, OperationType::Context);
     assert_eq!(svc.ops["1-1"].parent_id.as_deref(), Some("1"));
 }
+
+#[test]
+fn a_child_result_above_the_limit_is_rebuilt_from_its_children_on_replay() {
+    let mut svc = FakeService::new("{}");
+    let runs = std::cell::Cell::new(0);
+    // Three small step results make a result too large for the context itself.
+    let part = "x".repeat(12);
+    let big = format!("\"{part}{part}{part}\"");
+    let program = |ctx: &mut Ctx<'_>| {
+        let r = ctx.child("group", |c| {
+            runs.set(runs.get() + 1);
+            let mut joined = String::new();
+            for name in ["a", "b", "c"] {
+                let v = c.step(
+                    name,
+                    StepSemantics::AtLeastOncePerRetry,
+                    &RetryPolicy::none(),
+                    |_| Ok(part.clone()),
+                )?;
+                joined += &user_error(v)?;
+            }
+            Ok(format!("\"{joined}\""))
+        })?;
+        ctx.wait("w", 5)?;
+        user_error(r)
+    };
+    let config = ExecutionConfig {
+        max_operation_payload_bytes: 30,
+        ..Default::default()
+    };
+    let first = invoke(&mut svc, config.clone(), &program);
+    assert_eq!(first.output().status, InvocationStatus::Pending);
+    let ctx_op = &svc.ops["1"];
+    let details = ctx_op.context_details.as_ref().unwrap();
+    assert_eq!(details.replay_children, Some(true));
+    assert_eq!(
+        details.result.as_deref(),
+        Some(""),
+        "the large result is not recorded"
+    );
+    svc.fire_timers();
+    let second = invoke(&mut svc, config, &program);
+    assert_eq!(second.output().result.as_deref(), Some(big.as_str()));
+    assert_eq!(runs.get(), 2, "the function ran again to rebuild the value");
+    let sent: Vec<&String> = second
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Checkpoint(ids) => Some(ids),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(
+        sent.iter().all(|u| !u.starts_with("1:")),
+        "nothing is checkpointed again for the context: {sent:?}"
+    );
+}
