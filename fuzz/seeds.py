@@ -119,12 +119,22 @@ OPERATIONS = {
         service=[act("Fail", failure("S400", "InvalidParameterValue", "StaleToken")),
                  act("AppliedButLost"), act("AckNoToken"), act("BadMarker"),
                  act("Fail", failure("S413", "None", "TooLarge"))]),
-    # The concurrency contract (even seed: the check is on): B finishes while A still runs, so
-    # the next operation is refused with TimingDependentId and the execution fails.
+    # The concurrency contract (even seed: the check is on): B is begun while A runs, so it is
+    # refused with TimingDependentId and the execution fails.
     "concurrent-begin-refused": operations(limits_default(), 0, 4, [
         step("A", mode="Deferred"),
         step("B"),
         step("None"),
+    ]),
+    # Steps created together (a join) are not in progress for each other: A and the
+    # at-most-once B are begun, then awaited and run; once both finished, C may begin.
+    "joined-steps-checked": operations(limits_default(), 0, 8, [
+        step("A", mode="Deferred"),
+        step("B", True, mode="Deferred"),
+        finish(0),
+        finish(0),
+        step("None"),
+        ret(ok(2)),
     ]),
     # The same program with the check off (odd seed), then waits of 0.5 s and 1.5 s that go on
     # the wire as 1 s and 2 s; the next invocation finds them elapsed.
@@ -194,11 +204,13 @@ RESPONSES = {
     "failure-in-flight": responses(variant(2, 4), MATCHING_STARTED, [], None, 11,
         [r_step("A", True, policy_fixed(2, 1, 0)), r_failure(failure("S429", "TooManyRequests")),
          r_outcome(0, err()), r_handler(ok(1))]),
-    # The concurrency contract (even seed): two running steps, the second finishes first, the
-    # next step is refused; an at-most-once step waits for its START before its outcome.
-    "concurrent-begin-refused": responses(variant(0, 4), MATCHING_STARTED, [], None, 6,
+    # The concurrency contract (seed 4: the check is on, steps awaited when their outcome
+    # comes): A (at-most-once) and B are created together; A waits for its START, then both
+    # finish and C may begin; a wait is awaited at once, so D is refused while it blocks.
+    "concurrent-begin-refused": responses(variant(0, 4), MATCHING_STARTED, [], None, 4,
         [r_step("A", True), r_step("B"), r_outcome(0, ok(3)), r_checkpoint(0), r_outcome(0, ok(3)),
-         r_step(), r_step("None"), r_outcome(0, ok(1)), r_step("B")]),
+         r_outcome(0, ok(1)), r_step(), r_checkpoint(0), r_outcome(0, ok(1)), r_wait(),
+         r_step("B")]),
 }
 
 

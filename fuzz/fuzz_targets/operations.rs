@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 
 use arbitrary::Arbitrary;
 use durable_proto::{
-    ContextRef, Ending, Execution, ExecutionConfig, ExecutionError, InvocationOutcome,
+    ContextRef, Ending, Execution, ExecutionConfig, ExecutionError, FlushTicket, InvocationOutcome,
     InvocationStatus, OperationAction, OperationHandle, OperationState, OperationStatus,
     OperationType, OperationUpdate, RetryStrategy, ServiceRequest, StepEnd, StepOutcome,
     StepRequest, StepSemantics, StepStart, WaitStart, PAYLOAD_TOO_LARGE_ERROR_TYPE,
@@ -78,7 +78,9 @@ enum UserOp {
 enum Mode {
     /// Run the body at once; a suspension stops the program.
     Inline,
-    /// Leave the body running; `Finish` or `Abandon` ends it later.
+    /// Created together with the `Deferred` steps right after it (a `join!` of step futures);
+    /// awaited once the program moves on, then the body keeps running until `Finish` or
+    /// `Abandon` (dropped unawaited by `Return` and `Suspend`).
     Deferred,
     /// Run the body at once; a suspension only blocks this branch (like a joined future).
     Branch,
@@ -101,11 +103,20 @@ struct Between {
     apply_in_flight: bool,
 }
 
+/// A step whose body runs (or will run) concurrently with the rest of the program.
+///
+/// Consecutive `Deferred` steps are created together, like a `join!` of step futures: each is
+/// begun, and only once the program moves on are they all awaited (`activate`) and their bodies
+/// started.
 struct Deferred {
     op: OperationHandle,
     attempt: u32,
     bodies: Vec<Body>,
     strategy: Box<dyn RetryStrategy>,
+    /// A checkpoint that must be acknowledged before the body starts.
+    wait_for: Option<FlushTicket>,
+    /// Whether the body started (`start_attempt`).
+    started: bool,
 }
 
 struct Driver<'a> {
@@ -170,9 +181,66 @@ impl Driver<'_> {
             self.outcome = Some(outcome);
         }
         drain_events(&mut self.exec, &mut self.ending);
-        let exec = &self.exec;
-        self.ops.promote(|t| exec.is_acknowledged(t));
         self.ops.check_engine(&self.exec);
+    }
+
+    /// User code awaits `op`.
+    fn activate(&mut self, op: OperationHandle) {
+        self.exec.activate(op);
+        self.ops.activate(op);
+        self.sync();
+    }
+
+    /// The body of `d` starts once its checkpoint is acknowledged; `false` if the invocation
+    /// ended first.
+    fn start_body(&mut self, d: &mut Deferred) -> bool {
+        if d.started {
+            return true;
+        }
+        if let Some(ticket) = d.wait_for {
+            self.pump_until("a flush ticket", |e| e.is_acknowledged(ticket));
+            if self.outcome.is_some() {
+                return false;
+            }
+        }
+        match self.exec.start_attempt(d.op) {
+            Ok(a) => {
+                assert_eq!(a, d.attempt, "start_attempt of {:?}", d.op);
+                self.ops.set(d.op, OperationState::Running);
+                d.started = true;
+                self.sync();
+                true
+            }
+            Err(e) => {
+                self.sync();
+                self.expect_closed(&e);
+                false
+            }
+        }
+    }
+
+    /// The program moves on past a group of deferred steps created together: await them all,
+    /// then start their bodies. Returns whether the program must stop.
+    fn await_created(&mut self) -> bool {
+        let created: Vec<OperationHandle> = self
+            .deferred
+            .iter()
+            .filter(|d| !d.started)
+            .map(|d| d.op)
+            .collect();
+        for op in created {
+            self.activate(op);
+        }
+        let mut deferred = std::mem::take(&mut self.deferred);
+        let mut stop = false;
+        for d in &mut deferred {
+            if !stop && !self.start_body(d) {
+                stop = true;
+            }
+        }
+        // Bodies that could not start stay for `abandon_all` / `stop_blocked`.
+        self.deferred = deferred;
+        stop
     }
 
     /// A WAIT START carries the wait's duration rounded up to whole seconds.
@@ -300,10 +368,13 @@ impl Driver<'_> {
                     );
                 }
                 match response {
-                    Ok(r) => self
-                        .exec
-                        .handle_checkpoint_response(r)
-                        .expect("a requested response"),
+                    Ok(r) => {
+                        self.exec
+                            .handle_checkpoint_response(r)
+                            .expect("a requested response");
+                        let exec = &self.exec;
+                        self.ops.promote(|t| exec.is_acknowledged(t));
+                    }
                     Err(f) => self.exec.handle_request_failure(f),
                 }
             }
@@ -345,6 +416,11 @@ impl Driver<'_> {
 
     /// Reports a step body's outcome; returns whether the program must stop.
     fn report(&mut self, d: Deferred, mode: Mode) -> bool {
+        if !d.started {
+            // The invocation ended before the body could start.
+            assert!(self.closed(), "a body reported before it started");
+            return true;
+        }
         let body = d
             .bodies
             .get(d.attempt.saturating_sub(1) as usize)
@@ -432,14 +508,16 @@ impl Driver<'_> {
                 Some(id.as_str()),
                 "unexpected step id"
             );
-            self.ops.begun(op, id);
-            match start {
+            let on_await = match start {
                 StepStart::Run {
                     wait_for: Some(t), ..
-                } => self.ops.set(op, OperationState::AwaitingAck(*t)),
-                StepStart::Done { .. } => self.ops.set(op, OperationState::Done),
-                StepStart::Blocked { .. } => self.ops.set(op, OperationState::Blocked),
-                _ => {}
+                } => Some(OperationState::AwaitingAck(*t)),
+                StepStart::Blocked { .. } => Some(OperationState::Blocked),
+                _ => None,
+            };
+            self.ops.begun(op, id, on_await);
+            if let StepStart::Done { .. } = start {
+                self.ops.set(op, OperationState::Done);
             }
         }
         self.sync();
@@ -457,37 +535,25 @@ impl Driver<'_> {
                     .and_then(|o| o.step_details.as_ref())
                     .map_or(0, |d| d.attempt);
                 assert_eq!(attempt, finished + 1, "attempt number of step {id}");
-                if let Some(ticket) = wait_for {
-                    self.pump_until("a flush ticket", |e| e.is_acknowledged(ticket));
-                    if self.outcome.is_some() {
-                        return true;
-                    }
-                }
-                // The body starts now (in `Deferred` mode it keeps running until `Finish`).
-                match self.exec.start_attempt(op) {
-                    Ok(a) => {
-                        assert_eq!(a, attempt, "start_attempt of step {id}");
-                        self.ops.set(op, OperationState::Running);
-                        self.sync();
-                    }
-                    Err(e) => {
-                        self.sync();
-                        self.expect_closed(&e);
-                        return true;
-                    }
-                }
-                let d = Deferred {
+                let mut d = Deferred {
                     op,
                     attempt,
                     bodies: bodies.to_vec(),
                     strategy,
+                    wait_for,
+                    started: false,
                 };
                 if mode == Mode::Deferred {
+                    // Awaited (and its body started) once the program moves on.
                     self.deferred.push(d);
-                    false
-                } else {
-                    self.report(d, mode)
+                    return false;
                 }
+                // Awaited at once: wait for the acknowledgement, run the body.
+                self.activate(op);
+                if !self.start_body(&mut d) {
+                    return true;
+                }
+                self.report(d, mode)
             }
             Ok(StepStart::Done { result, .. }) => {
                 let id = self.claimed.to_string();
@@ -505,7 +571,10 @@ impl Driver<'_> {
                 }
                 false
             }
-            Ok(StepStart::Blocked { .. }) => self.block(mode),
+            Ok(StepStart::Blocked { op }) => {
+                self.activate(op);
+                self.block(mode)
+            }
             Ok(other) => panic!("unknown step start {other:?}"),
             Err(e) => self.operation_error(e, name.as_deref()),
         }
@@ -545,9 +614,10 @@ impl Driver<'_> {
                 Some(id.as_str()),
                 "unexpected wait id"
             );
-            self.ops.begun(*op, id.clone());
-            if let Ok(WaitStart::Blocked { .. }) = &r {
-                self.ops.set(*op, OperationState::Blocked);
+            let blocked = matches!(r, Ok(WaitStart::Blocked { .. }));
+            self.ops
+                .begun(*op, id.clone(), blocked.then_some(OperationState::Blocked));
+            if blocked {
                 if !self.model.ops.contains_key(&id) {
                     self.waits
                         .insert(id, secs.expect("an accepted wait has a valid duration"));
@@ -569,7 +639,10 @@ impl Driver<'_> {
                 );
                 false
             }
-            Ok(WaitStart::Blocked { .. }) => self.block(mode),
+            Ok(WaitStart::Blocked { op }) => {
+                self.activate(op);
+                self.block(mode)
+            }
             Ok(other) => panic!("unknown wait start {other:?}"),
             Err(ExecutionError::InvalidWaitDuration { .. }) => {
                 assert!(secs.is_none(), "valid duration {d:?} refused");
@@ -587,6 +660,7 @@ impl Driver<'_> {
 
     /// User code cannot go on: finish the bodies still running, then suspend if nothing can run.
     fn stop_blocked(&mut self) {
+        self.await_created();
         for d in std::mem::take(&mut self.deferred) {
             self.report(d, Mode::Branch);
         }
@@ -605,6 +679,19 @@ impl Driver<'_> {
     fn run(&mut self, program: &[UserOp]) {
         for op in program {
             if self.closed() {
+                return;
+            }
+            // Moving on past deferred steps awaits them; returning or suspending drops them.
+            let drops = matches!(
+                op,
+                UserOp::Step {
+                    mode: Mode::Deferred,
+                    ..
+                } | UserOp::Return(_)
+                    | UserOp::Suspend
+            );
+            if !drops && self.await_created() {
+                self.stop_blocked();
                 return;
             }
             let stop = match op {

@@ -8,7 +8,8 @@
 //! respect the protocol limits; replayed attempts and results match the engine's history; the
 //! engine's operation states and `should_suspend` match what its answers imply (`ops`); an
 //! operation is refused with `TimingDependentId` exactly when the concurrency contract says so
-//! (on for even seeds, off for odd ones); PENDING, `CheckpointLost` and `ResumeRequired` agree
+//! (on for even seeds, off for odd ones; operations are awaited as they are begun, or with bit 2
+//! of the seed only when their outcome comes); PENDING, `CheckpointLost` and `ResumeRequired` agree
 //! with the records the service sent for the blocked operations; the last `InvocationEnding`
 //! event matches the outcome.
 
@@ -86,6 +87,16 @@ struct Running {
     wait_for: Option<FlushTicket>,
 }
 
+/// When user code awaits the operations it begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Awaiting {
+    /// At once (each call is awaited; a step's body starts when it may).
+    Eager,
+    /// A step only when its outcome comes (futures created together, polled later); a step
+    /// found blocked never (created and dropped unpolled).
+    Lazy,
+}
+
 struct Driver {
     exec: Execution,
     config: ExecutionConfig,
@@ -105,6 +116,7 @@ struct Driver {
     refused: bool,
     /// The last `InvocationEnding` event.
     ending: Option<Ending>,
+    awaiting: Awaiting,
 }
 
 impl Driver {
@@ -163,9 +175,13 @@ impl Driver {
                 );
             }
         }
-        let exec = &self.exec;
-        self.ops.promote(|t| exec.is_acknowledged(t));
         self.ops.check_engine(&self.exec);
+    }
+
+    /// User code awaits `op`.
+    fn activate(&mut self, op: OperationHandle) {
+        self.exec.activate(op);
+        self.ops.activate(op);
     }
 
     /// Whether the concurrency contract must refuse the operation about to be begun, if the
@@ -202,6 +218,7 @@ impl Driver {
         if r.started {
             return Ok(true);
         }
+        self.activate(r.op);
         match self.exec.start_attempt(r.op) {
             Ok(_) => {
                 r.started = true;
@@ -291,6 +308,8 @@ impl Driver {
                 let r = self.exec.handle_checkpoint_response(response);
                 if in_flight == Some(true) {
                     r.expect("the requested checkpoint response");
+                    let exec = &self.exec;
+                    self.ops.promote(|t| exec.is_acknowledged(t));
                     self.outstanding = None;
                     self.token = new_token;
                 } else {
@@ -360,13 +379,17 @@ impl Driver {
                 Some(next_id.as_str()),
                 "unexpected step id"
             );
-            self.ops.begun(op, next_id.clone());
-            match start {
+            let on_await = match start {
                 StepStart::Run {
                     wait_for: Some(t), ..
-                } => self.ops.set(op, OperationState::AwaitingAck(*t)),
+                } => Some(OperationState::AwaitingAck(*t)),
+                StepStart::Blocked { .. } => Some(OperationState::Blocked),
+                _ => None,
+            };
+            self.ops.begun(op, next_id.clone(), on_await);
+            match start {
                 StepStart::Done { .. } => self.ops.set(op, OperationState::Done),
-                StepStart::Blocked { .. } => self.ops.set(op, OperationState::Blocked),
+                StepStart::Blocked { .. } if self.awaiting == Awaiting::Eager => self.activate(op),
                 _ => {}
             }
         }
@@ -394,9 +417,14 @@ impl Driver {
                     started: false,
                     wait_for,
                 };
-                // A body free to run starts at once (it runs until its `Outcome`), unless the
-                // invocation ended meanwhile (e.g. the last response carried no token).
-                if wait_for.is_none() {
+                // Eagerly awaited: the step awaits its acknowledgement, or its body starts
+                // (and runs until its `Outcome`) unless the invocation ended meanwhile (e.g.
+                // the last response carried no token).
+                if self.awaiting == Awaiting::Eager && wait_for.is_some() {
+                    self.activate(op);
+                    self.sync();
+                }
+                if self.awaiting == Awaiting::Eager && wait_for.is_none() {
                     let started = self.start(&mut r);
                     self.sync();
                     match started {
@@ -501,8 +529,14 @@ impl Driver {
                         other => panic!("unknown wait start {other:?}"),
                     };
                     self.claimed += 1;
-                    self.ops.begun(op, self.claimed.to_string());
-                    self.ops.set(op, state);
+                    if state == OperationState::Done {
+                        self.ops.begun(op, self.claimed.to_string(), None);
+                        self.ops.set(op, state);
+                    } else {
+                        // Awaited at once.
+                        self.ops.begun(op, self.claimed.to_string(), Some(state));
+                        self.activate(op);
+                    }
                 }
                 self.sync();
                 match r {
@@ -580,6 +614,12 @@ fuzz_target!(|input: Input| {
     // Even seeds keep the concurrency contract on (the oracle predicts each refusal); odd ones
     // turn it off, so that long interleavings run too.
     config.check_concurrent_begins = input.seed & 1 == 0;
+    // Bit 2: operations awaited as they are begun, or only when their outcome comes.
+    let awaiting = if input.seed & 4 == 0 {
+        Awaiting::Eager
+    } else {
+        Awaiting::Lazy
+    };
     let mut d = Driver {
         exec: Execution::new(envelope, config.clone()),
         config,
@@ -595,6 +635,7 @@ fuzz_target!(|input: Input| {
         suspended: false,
         refused: false,
         ending: None,
+        awaiting,
     };
     d.sync();
     for action in input.actions.iter().take(128) {

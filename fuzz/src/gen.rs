@@ -16,7 +16,7 @@ pub const MAX_WAIT_SECONDS: u64 = 31_622_400;
 
 /// Whether the service accepts `name`: absent, or 1..=256 printable ASCII characters.
 pub fn valid_name(name: Option<&str>) -> bool {
-    name.map_or(true, |n| {
+    name.is_none_or(|n| {
         !n.is_empty() && n.len() <= 256 && n.bytes().all(|b| (0x20..=0x7e).contains(&b))
     })
 }
