@@ -85,10 +85,7 @@ impl ChildCall {
             _ => None,
         };
         Self {
-            _guard: op.map(|op| ReleaseGuard {
-                shared: shared.clone(),
-                op,
-            }),
+            _guard: op.map(|op| ReleaseGuard::new(shared.clone(), op)),
             shared,
             start,
         }

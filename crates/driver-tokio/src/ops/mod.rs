@@ -66,12 +66,31 @@ pub(crate) async fn or_park<T>(result: Result<T, Interrupt>) -> Result<T, Durabl
 pub(crate) struct ReleaseGuard {
     pub(crate) shared: Arc<Shared>,
     pub(crate) op: OperationHandle,
+    armed: bool,
+}
+
+impl ReleaseGuard {
+    pub(crate) fn new(shared: Arc<Shared>, op: OperationHandle) -> Self {
+        Self {
+            shared,
+            op,
+            armed: true,
+        }
+    }
+
+    /// The operation finished on record before user code touched it: releasing it would
+    /// change nothing, so the drop need not take the lock (replay drops one per operation).
+    pub(crate) fn disarm(&mut self) {
+        self.armed = false;
+    }
 }
 
 impl Drop for ReleaseGuard {
     fn drop(&mut self) {
-        self.shared.lock().exec.release(self.op);
-        self.shared.changed.notify_one();
+        if self.armed {
+            self.shared.lock().exec.release(self.op);
+            self.shared.changed.notify_one();
+        }
     }
 }
 

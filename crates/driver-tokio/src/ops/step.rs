@@ -135,11 +135,13 @@ impl<T> StepCall<T> {
                 .begin_step(ctx.context_ref(), request, &*config.strategy)
                 .map_err(refusal)
         };
-        shared.changed.notify_one();
-        let guard = start.as_ref().ok().map(|s| ReleaseGuard {
-            shared: shared.clone(),
-            op: s.op(),
-        });
+        if !matches!(start, Ok(StepStart::Done { .. })) {
+            shared.changed.notify_one();
+        }
+        let guard = start
+            .as_ref()
+            .ok()
+            .map(|s| ReleaseGuard::new(shared.clone(), s.op()));
         Self {
             shared,
             name: name.to_owned(),
@@ -214,10 +216,19 @@ impl<T> StepCall<T> {
     fn enter(&mut self) -> Result<Entered<T>, Interrupt> {
         let shared = &self.shared;
         let start = std::mem::replace(&mut self.start, Err(Interrupt::Blocked));
-        if let Ok(s) = &start {
-            // User code awaits the step now (see `Execution::activate`).
-            shared.lock().exec.activate(s.op());
-            shared.changed.notify_one();
+        match &start {
+            Ok(StepStart::Done { .. }) => {
+                // Finished on record: nothing to release or to wake the driver for.
+                if let Some(g) = &mut self._guard {
+                    g.disarm();
+                }
+            }
+            Ok(s) => {
+                // User code awaits the step now (see `Execution::activate`).
+                shared.lock().exec.activate(s.op());
+                shared.changed.notify_one();
+            }
+            Err(_) => {}
         }
         match start {
             Err(e) => Err(e),
@@ -301,16 +312,20 @@ pub(crate) fn decode<T>(
     serdes: &dyn Serdes<T>,
     result: OperationResult,
 ) -> Result<T, Interrupt> {
-    let identity = shared.lock().exec.identity(op).cloned();
-    let (id, label) = identity
-        .as_ref()
-        .map_or((String::new(), String::new()), |i| {
-            (i.id.clone(), i.label().to_owned())
-        });
+    // The identity is looked up only for an error: replay decodes every operation.
+    let names = || {
+        let g = shared.lock();
+        g.exec
+            .identity(op)
+            .map_or((String::new(), String::new()), |i| {
+                (i.id.clone(), i.label().to_owned())
+            })
+    };
     match result {
         Ok(text) => serdes
             .deserialize(text.as_deref().unwrap_or("null"))
             .map_err(|message| {
+                let (id, label) = names();
                 Interrupt::User(DurableError::Serialization {
                     operation_id: id.clone(),
                     message: format!(
@@ -321,6 +336,6 @@ pub(crate) fn decode<T>(
                     ),
                 })
             }),
-        Err(e) => Err(Interrupt::User(DurableError::from_failure(id, e))),
+        Err(e) => Err(Interrupt::User(DurableError::from_failure(names().0, e))),
     }
 }

@@ -65,10 +65,7 @@ impl WaitCall {
         };
         Self {
             start,
-            _guard: op.map(|op| ReleaseGuard {
-                shared: shared.clone(),
-                op,
-            }),
+            _guard: op.map(|op| ReleaseGuard::new(shared.clone(), op)),
         }
     }
 
