@@ -15,7 +15,7 @@
 
 #![no_main]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use arbitrary::Arbitrary;
 use durable_proto::{
@@ -141,8 +141,6 @@ struct Driver<'a> {
     refused: bool,
     /// The last `InvocationEnding` event.
     ending: Option<Ending>,
-    /// Ids the service applied but left off a paged checkpoint response (`AckPaged`).
-    paged_out: HashSet<String>,
 }
 
 impl Driver<'_> {
@@ -187,7 +185,11 @@ impl Driver<'_> {
     /// User code awaits `op`.
     fn activate(&mut self, op: OperationHandle) {
         self.exec.activate(op);
-        self.ops.activate(op);
+        // The engine ignores activation once the outcome is being decided.
+        if self.exec.is_ready() {
+            let exec = &self.exec;
+            self.ops.activate(op, |t| exec.is_acknowledged(t));
+        }
         self.sync();
     }
 
@@ -304,7 +306,6 @@ impl Driver<'_> {
             return;
         };
         let act = self.next_act();
-        let paged = matches!(act, ServiceAct::AckPaged);
         match req {
             ServiceRequest::GetState {
                 checkpoint_token,
@@ -353,20 +354,6 @@ impl Driver<'_> {
                         }),
                     _ => self.model.checkpoint(token, &updates, &self.config, answer),
                 };
-                if let (true, Ok(r)) = (paged, &response) {
-                    let returned: HashSet<&str> = r
-                        .new_execution_state
-                        .operations
-                        .iter()
-                        .map(|o| o.id.as_str())
-                        .collect();
-                    self.paged_out.extend(
-                        updates
-                            .iter()
-                            .filter(|u| !returned.contains(u.id.as_str()))
-                            .map(|u| u.id.clone()),
-                    );
-                }
                 match response {
                     Ok(r) => {
                         self.exec
@@ -760,33 +747,6 @@ impl Driver<'_> {
     }
 }
 
-/// Known engine bug F4 (reported, not fixed; reproducer
-/// `corpus/operations/bug-f4-checkpoint-lost-after-unread-page`): the engine reads further
-/// pages of a checkpoint response only when it suspends, and the next checkpoint response
-/// overwrites the marker of the pages not read yet. A blocked operation whose record was on
-/// such a page then ends the invocation with a false `CheckpointLost` although the service
-/// recorded it. True when this invocation ended that way; `FUZZ_STRICT=1` turns the skip off.
-fn known_f4(d: &Driver<'_>, outcome: &InvocationOutcome) -> bool {
-    let InvocationOutcome::Failure(f) = outcome else {
-        return false;
-    };
-    let blocked = d.ops.blocked();
-    f.error_type == "CheckpointLost"
-        && !gen::strict()
-        && blocked.iter().all(|id| d.model.ops.contains_key(*id))
-        && blocked
-            .iter()
-            .filter(|id| {
-                !d.exec.operation(id).is_some_and(|o| {
-                    matches!(
-                        o.status,
-                        OperationStatus::Started | OperationStatus::Pending
-                    )
-                })
-            })
-            .all(|id| d.paged_out.contains(*id))
-}
-
 /// The byte length of what a body reported.
 fn body_len(o: &StepOutcome) -> usize {
     match o {
@@ -834,7 +794,6 @@ fuzz_target!(|input: Input| {
             suspended: false,
             refused: false,
             ending: None,
-            paged_out: HashSet::new(),
         };
         d.sync();
         d.pump_until("the state to load", Execution::is_ready);
@@ -848,10 +807,6 @@ fuzz_target!(|input: Input| {
             gen::debug(&(invocation, outcome));
             check_ending(outcome, d.ending);
             let model = &*d.model;
-            if known_f4(&d, outcome) {
-                // Known, reported engine bug F4 (see `known_f4`): skip this input.
-                return;
-            }
             check_suspension(
                 outcome,
                 &d.ops.blocked(),

@@ -181,7 +181,11 @@ impl Driver {
     /// User code awaits `op`.
     fn activate(&mut self, op: OperationHandle) {
         self.exec.activate(op);
-        self.ops.activate(op);
+        // The engine ignores activation once the outcome is being decided.
+        if self.exec.is_ready() {
+            let exec = &self.exec;
+            self.ops.activate(op, |t| exec.is_acknowledged(t));
+        }
     }
 
     /// Whether the concurrency contract must refuse the operation about to be begun, if the

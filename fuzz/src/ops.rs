@@ -62,14 +62,17 @@ impl Ops {
     }
 
     /// User code awaits `op` (`Execution::activate`): a begun operation takes the state its
-    /// record gave it; anything else stays as it is.
-    pub fn activate(&mut self, op: OperationHandle) {
+    /// record gave it (awaiting an acknowledgement only if `acked` says it has not arrived
+    /// yet); anything else stays as it is.
+    pub fn activate(&mut self, op: OperationHandle, acked: impl Fn(FlushTicket) -> bool) {
         let t = self.ops.get_mut(&op).expect("a tracked operation");
         if t.state != OperationState::Created {
             return;
         }
-        if let Some(state) = t.on_await.take() {
-            self.set(op, state);
+        match t.on_await.take() {
+            Some(OperationState::AwaitingAck(k)) if acked(k) => {}
+            Some(state) => self.set(op, state),
+            None => {}
         }
     }
 

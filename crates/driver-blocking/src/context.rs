@@ -146,7 +146,7 @@ where
             body,
             config,
         } = self;
-        let mut call = StepCall::begin(&ctx.inner, &name, config);
+        let mut call = StepCall::begin(&ctx.inner, name, config);
         let result = call.run_blocking(&ctx.runtime, body);
         ctx.finish(result)
     }

@@ -167,6 +167,10 @@ impl Execution {
     /// recorded state says: blocked on the service, awaiting an acknowledgement, or
     /// running its children.
     pub fn activate(&mut self, op: OperationHandle) {
+        if !self.is_ready() {
+            // Frozen once the outcome is being decided, like `release`.
+            return;
+        }
         let Some(slot) = self.table.get_mut(op) else {
             return;
         };
@@ -176,10 +180,13 @@ impl Execution {
         let Some(state) = slot.on_await.take() else {
             return;
         };
-        if state == OperationState::Blocked {
-            self.block(op);
-        } else {
-            self.transition(op, state);
+        match state {
+            OperationState::Blocked => self.block(op),
+            // The acknowledgement already arrived: the body may start at once.
+            OperationState::AwaitingAck(t) if self.outbox.is_acknowledged(t) => {}
+            other => {
+                self.transition(op, other);
+            }
         }
     }
 

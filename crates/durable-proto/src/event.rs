@@ -58,7 +58,9 @@ pub enum Event {
         /// The operation.
         op: OperationHandle,
     },
-    /// The invocation's outcome is decided.
+    /// The invocation's outcome is decided. It can be followed by another one when the
+    /// final flush fails (a decided success becomes an invocation failure); the last one
+    /// holds.
     InvocationEnding {
         /// How it ends.
         ending: Ending,

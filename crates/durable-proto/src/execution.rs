@@ -130,6 +130,8 @@ pub struct Execution {
     pub(crate) rng: SeededRng,
     /// The step whose body user code is running right now, if the front end said so.
     pub(crate) in_body: Option<OperationHandle>,
+    /// Operations that wait on the service and whose pending record has not arrived yet.
+    pub(crate) awaiting_record: Vec<OperationHandle>,
 }
 
 impl Execution {
@@ -169,6 +171,7 @@ impl Execution {
             events: VecDeque::new(),
             rng,
             in_body: None,
+            awaiting_record: Vec::new(),
         };
         if execution.next_marker.is_none() {
             execution.finish_loading();
@@ -339,8 +342,13 @@ impl Execution {
                 marker: marker.clone(),
             });
         }
+        // A page of the last response holding a record an operation needs goes first: the
+        // next checkpoint's response would replace its marker.
+        if let Some(request) = self.poll_response_page() {
+            return Some(request);
+        }
         if !self.outbox.has_pending() {
-            return self.poll_response_page();
+            return None;
         }
         let Some(checkpoint_token) = self.token.take() else {
             self.fail_no_token();
@@ -354,10 +362,12 @@ impl Execution {
         })
     }
 
-    /// Before PENDING, a blocked operation whose record is not here yet may be on a further
-    /// page of the last checkpoint response: read those pages then, and only then.
+    /// Reads a further page of the last checkpoint response, but only while an operation
+    /// that needs its record (a wait, a step waiting for its retry) has none yet.
     fn poll_response_page(&mut self) -> Option<ServiceRequest> {
-        if !matches!(self.phase, Phase::Suspending) || self.unrecorded_blocked().is_none() {
+        self.response_marker.as_ref()?;
+        if !self.needs_records() {
+            self.response_marker = None;
             return None;
         }
         let marker = self.response_marker.clone()?;
@@ -367,6 +377,23 @@ impl Execution {
             checkpoint_token,
             marker,
         })
+    }
+
+    /// Whether an open operation that waits on the service has no record yet. Only those
+    /// need the service's records in this invocation (a step's own record never matters
+    /// until the next one), which is why response pages are otherwise left unread.
+    fn needs_records(&mut self) -> bool {
+        let journal = &self.journal;
+        let table = &self.table;
+        self.awaiting_record.retain(|&op| {
+            table.get(op).is_some_and(|slot| {
+                slot.state.is_open()
+                    && journal
+                        .get(&slot.identity.id)
+                        .map_or(true, |r| !is_pending_status(&r.status))
+            })
+        });
+        !self.awaiting_record.is_empty()
     }
 
     /// A blocked operation the service has no pending record of, if any.

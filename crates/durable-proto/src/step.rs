@@ -189,14 +189,10 @@ impl Execution {
                             slot.identity.label()
                         ),
                     );
-                    Ok(match self.fail_attempt(op, error, strategy) {
+                    // Blocked only once user code awaits it.
+                    Ok(match self.fail_attempt(op, error, strategy, false) {
                         StepEnd::Done(result) => StepStart::Done { op, result },
-                        StepEnd::Blocked => {
-                            // Blocked only once user code awaits it.
-                            self.transition(op, OperationState::Created);
-                            self.on_await(op, OperationState::Blocked);
-                            StepStart::Blocked { op }
-                        }
+                        StepEnd::Blocked => StepStart::Blocked { op },
                     })
                 }
             },
@@ -336,22 +332,23 @@ impl Execution {
                 );
                 Ok(self.fail_final(op, error))
             }
-            StepOutcome::Error(error) => Ok(self.fail_attempt(op, error, strategy)),
+            StepOutcome::Error(error) => Ok(self.fail_attempt(op, error, strategy, true)),
         }
     }
 
     /// Fails the step for good with `error`, whatever its strategy says.
     fn fail_final(&mut self, op: OperationHandle, error: ErrorObject) -> StepEnd {
-        self.fail_attempt(op, error, &crate::retry::RetryPolicy::none())
+        self.fail_attempt(op, error, &crate::retry::RetryPolicy::none(), true)
     }
 
-    /// Routes a failed (or interrupted) attempt through the strategy: RETRY and block, or
-    /// FAIL.
+    /// Routes a failed (or interrupted) attempt through the strategy: RETRY and block (now
+    /// if user code awaits the step, `awaited`, else once it does), or FAIL.
     fn fail_attempt(
         &mut self,
         op: OperationHandle,
         error: ErrorObject,
         strategy: &dyn RetryStrategy,
+        awaited: bool,
     ) -> StepEnd {
         let error = fit_error(error, self.config.max_operation_payload_bytes);
         let Some(slot) = self.table.get(op) else {
@@ -374,7 +371,12 @@ impl Execution {
                     failed: true,
                     retry_after: Some(delay),
                 });
-                self.block(op);
+                self.awaiting_record.push(op);
+                if awaited {
+                    self.block(op);
+                } else {
+                    self.on_await(op, OperationState::Blocked);
+                }
                 StepEnd::Blocked
             }
             RetryDecision::Stop => {

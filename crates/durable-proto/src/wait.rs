@@ -73,6 +73,7 @@ impl Execution {
                     wait_seconds: Some(seconds),
                 });
                 self.outbox.push(update);
+                self.awaiting_record.push(op);
                 self.on_await(op, OperationState::Blocked);
                 Ok(WaitStart::Blocked { op })
             }

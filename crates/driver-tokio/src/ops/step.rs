@@ -103,7 +103,7 @@ where
     fn into_future(self) -> Self::IntoFuture {
         // The id is claimed now, in program order; the guard releases the step if the
         // future is dropped, even before its first poll.
-        let mut call = StepCall::begin(self.ctx, &self.name, self.config);
+        let mut call = StepCall::begin(self.ctx, self.name, self.config);
         let body = self.body;
         // `call` (and its release guard) lives as long as the future, parked or not.
         Box::pin(async move { or_park(call.run(body).await).await })
@@ -122,12 +122,12 @@ pub struct StepCall<T> {
 
 impl<T> StepCall<T> {
     /// Begins the step in `ctx`'s context.
-    pub fn begin(ctx: &DurableContext, name: &str, config: StepConfig<T>) -> Self {
+    pub fn begin(ctx: &DurableContext, name: String, config: StepConfig<T>) -> Self {
         let shared = ctx.shared().clone();
         let start = {
             let mut guard = shared.lock();
             let request = StepRequest {
-                name: Some(name),
+                name: Some(&name),
                 semantics: config.semantics,
             };
             guard
@@ -144,7 +144,7 @@ impl<T> StepCall<T> {
             .map(|s| ReleaseGuard::new(shared.clone(), s.op()));
         Self {
             shared,
-            name: name.to_owned(),
+            name,
             config,
             start,
             _guard: guard,
