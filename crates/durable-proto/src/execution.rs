@@ -656,7 +656,10 @@ impl Execution {
             self.fail_execution(&error);
             return;
         }
-        self.journal.start_replay();
+        // Replay begins one slot (and two events) per recorded operation: size them once.
+        let prior = self.journal.start_replay();
+        self.table.reserve(prior);
+        self.events.reserve(prior.saturating_mul(2));
         self.phase = Phase::Running;
     }
 

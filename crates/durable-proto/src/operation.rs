@@ -115,6 +115,10 @@ pub(crate) struct Table {
 }
 
 impl Table {
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.slots.reserve(additional);
+    }
+
     pub(crate) fn insert(&mut self, slot: Slot) -> OperationHandle {
         self.counts[slot.state.index()] += 1;
         self.slots.push(slot);
