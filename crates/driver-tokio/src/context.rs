@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use durable_proto::{ContextRef, Execution, FlushTicket};
+use durable_proto::{ContextRef, Event, Execution, FlushTicket};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{watch, Notify};
@@ -43,7 +43,13 @@ impl Shared {
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+    /// Takes the engine lock; dropping the guard drains the engine's events (see
+    /// `log_events`).
+    pub(crate) fn lock(&self) -> EngineGuard<'_> {
+        EngineGuard(self.lock_raw())
+    }
+
+    fn lock_raw(&self) -> MutexGuard<'_, Inner> {
         // No user code runs under this lock, so a poisoned lock still holds a consistent
         // engine.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -71,6 +77,66 @@ impl Shared {
     pub(crate) fn abandon(&self) {
         self.lock().exec.handle_abandoned();
         self.acked.send_modify(|n| *n += 1);
+    }
+}
+
+/// Logs the engine's events, replay-aware: replayed operations log at TRACE. Called after
+/// every engine call of the operation cores and the driver loop, so the queue stays short
+/// even when a replay runs thousands of operations in one poll.
+pub(crate) fn log_events(exec: &mut Execution) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        // Nobody listens: drain without looking the operations up (replay emits two
+        // events per recorded operation).
+        while exec.poll_event().is_some() {}
+        return;
+    }
+    while let Some(event) = exec.poll_event() {
+        let identity = |op| exec.identity(op);
+        match event {
+            Event::OperationBegun { op, replayed } => {
+                if let Some(i) = identity(op) {
+                    if replayed {
+                        tracing::trace!(operation_id = %i.id, name = i.name.as_deref(), "operation replayed");
+                    } else {
+                        tracing::debug!(operation_id = %i.id, name = i.name.as_deref(), kind = %i.operation_type, "operation begun");
+                    }
+                }
+            }
+            Event::AttemptFinished {
+                op,
+                attempt,
+                failed: true,
+                retry_after,
+            } => {
+                if let Some(i) = identity(op) {
+                    tracing::debug!(operation_id = %i.id, attempt, ?retry_after, "attempt failed");
+                }
+            }
+            Event::InvocationEnding { ending } => tracing::debug!(?ending, "invocation ending"),
+            _ => {}
+        }
+    }
+}
+
+/// The engine lock; its drop drains the events the engine queued meanwhile.
+pub(crate) struct EngineGuard<'a>(MutexGuard<'a, Inner>);
+
+impl std::ops::Deref for EngineGuard<'_> {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for EngineGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Inner {
+        &mut self.0
+    }
+}
+
+impl Drop for EngineGuard<'_> {
+    fn drop(&mut self) {
+        log_events(&mut self.0.exec);
     }
 }
 

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use durable_proto::{
-    ApiFailure, CheckpointResponse, ErrorObject, Event, Execution, ExecutionConfig, ExecutionState,
+    ApiFailure, CheckpointResponse, ErrorObject, Execution, ExecutionConfig, ExecutionState,
     InvocationFailure, InvocationInput, InvocationOutcome, ServiceRequest,
 };
 use serde::de::DeserializeOwned;
@@ -92,7 +92,7 @@ where
         {
             let mut guard = shared.lock();
             let exec = &mut guard.exec;
-            log_events(exec);
+            crate::context::log_events(exec);
             if let Some(outcome) = exec.poll_output() {
                 return outcome;
             }
@@ -194,42 +194,6 @@ fn parse_event<E: DeserializeOwned>(payload: Option<&str>) -> Result<E, ErrorObj
             ),
         )
     })
-}
-
-/// Logs the engine's events, replay-aware: replayed operations log at TRACE.
-fn log_events(exec: &mut Execution) {
-    if !tracing::enabled!(tracing::Level::DEBUG) {
-        // Nobody listens: drain without looking the operations up (replay emits two
-        // events per recorded operation).
-        while exec.poll_event().is_some() {}
-        return;
-    }
-    while let Some(event) = exec.poll_event() {
-        let identity = |op| exec.identity(op);
-        match event {
-            Event::OperationBegun { op, replayed } => {
-                if let Some(i) = identity(op) {
-                    if replayed {
-                        tracing::trace!(operation_id = %i.id, name = i.name.as_deref(), "operation replayed");
-                    } else {
-                        tracing::debug!(operation_id = %i.id, name = i.name.as_deref(), kind = %i.operation_type, "operation begun");
-                    }
-                }
-            }
-            Event::AttemptFinished {
-                op,
-                attempt,
-                failed: true,
-                retry_after,
-            } => {
-                if let Some(i) = identity(op) {
-                    tracing::debug!(operation_id = %i.id, attempt, ?retry_after, "attempt failed");
-                }
-            }
-            Event::InvocationEnding { ending } => tracing::debug!(?ending, "invocation ending"),
-            _ => {}
-        }
-    }
 }
 
 /// Tells the engine its invocation was given up when `handle`'s future is dropped.

@@ -656,10 +656,9 @@ impl Execution {
             self.fail_execution(&error);
             return;
         }
-        // Replay begins one slot (and two events) per recorded operation: size them once.
+        // Replay begins one slot per recorded operation: size the table once.
         let prior = self.journal.start_replay();
         self.table.reserve(prior);
-        self.events.reserve(prior.saturating_mul(2));
         self.phase = Phase::Running;
     }
 
