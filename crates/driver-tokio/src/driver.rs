@@ -92,7 +92,6 @@ where
         {
             let mut guard = shared.lock();
             let exec = &mut guard.exec;
-            crate::context::log_events(exec);
             if let Some(outcome) = exec.poll_output() {
                 return outcome;
             }

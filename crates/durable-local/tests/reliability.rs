@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use durable_local::{ExecutionStatus, LocalRunner};
+use durable_local::{ExecutionStatus, LocalRunner, TestExecution};
 use durable_tokio::{DurableContext, DurableError, RetryPolicy};
 
 /// Fails a test that would otherwise hang (real time: the runner itself uses virtual time).
@@ -13,6 +13,31 @@ async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(30), f)
         .await
         .expect("the execution hung")
+}
+
+/// Runs `handler` as the only function of a fresh runner, to its end.
+async fn run_alone<O, F, Fut>(handler: F) -> TestExecution
+where
+    O: serde::Serialize + Send + 'static,
+    F: Fn((), DurableContext) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<O, DurableError>> + Send + 'static,
+{
+    let mut runner = LocalRunner::new();
+    runner.register("f", handler);
+    within(runner.run("f", ())).await.unwrap()
+}
+
+/// The execution failed with an error of type `error_type`.
+fn assert_failed_with(execution: &TestExecution, error_type: &str) {
+    assert_eq!(execution.status(), ExecutionStatus::Failed);
+    assert_eq!(
+        execution.error().map(|e| e.type_name()),
+        Some(error_type),
+        "{:?}",
+        execution
+            .error()
+            .map(|e| e.message().chars().take(300).collect::<String>())
+    );
 }
 
 async fn http_get(ctx: &DurableContext, url: String, io: Duration) -> Result<String, DurableError> {
@@ -42,12 +67,9 @@ async fn joined_pipelines_never_replay_another_operations_value() {
         ctx.wait("settle", Duration::from_secs(60)).await?;
         Ok((orders?, tax?))
     }
-    let mut runner = LocalRunner::new();
-    runner.register("f", handler);
-    let execution = within(runner.run("f", ())).await.unwrap();
-    assert_eq!(execution.status(), ExecutionStatus::Failed);
+    let execution = run_alone(handler).await;
+    assert_failed_with(&execution, "ConcurrencyContractError");
     let error = execution.error().unwrap();
-    assert_eq!(error.type_name(), "ConcurrencyContractError", "{error:?}");
     assert!(
         error.message().contains("child context"),
         "{}",
@@ -73,9 +95,7 @@ async fn joined_pipelines_in_child_contexts_replay_their_own_values() {
         ctx.wait("settle", Duration::from_secs(60)).await?;
         Ok((orders?, tax?))
     }
-    let mut runner = LocalRunner::new();
-    runner.register("f", handler);
-    let execution = within(runner.run("f", ())).await.unwrap();
+    let execution = run_alone(handler).await;
     assert_eq!(
         execution.status(),
         ExecutionStatus::Succeeded,
@@ -100,16 +120,8 @@ async fn a_durable_call_inside_a_step_body_is_refused() {
         .retry(RetryPolicy::none())
         .await
     }
-    let mut runner = LocalRunner::new();
-    runner.register("f", handler);
-    let execution = within(runner.run("f", ())).await.unwrap();
-    assert_eq!(execution.status(), ExecutionStatus::Failed);
-    assert_eq!(
-        execution.error().unwrap().type_name(),
-        "ConcurrencyContractError",
-        "{:?}",
-        execution.error()
-    );
+    let execution = run_alone(handler).await;
+    assert_failed_with(&execution, "ConcurrencyContractError");
     assert!(
         execution.operation("inside").is_none(),
         "nothing was recorded for it"
@@ -137,9 +149,7 @@ async fn dropped_and_unpolled_operations_neither_hang_nor_hold_the_execution() {
         ctx.wait("real", Duration::from_secs(60)).await?;
         Ok(first)
     }
-    let mut runner = LocalRunner::new();
-    runner.register("f", handler);
-    let execution = within(runner.run("f", ())).await.unwrap();
+    let execution = run_alone(handler).await;
     assert_eq!(
         execution.status(),
         ExecutionStatus::Succeeded,
@@ -173,16 +183,8 @@ async fn an_error_of_control_characters_is_recorded_not_rejected() {
         .retry(RetryPolicy::none())
         .await
     }
-    let mut runner = LocalRunner::new();
-    runner.register("f", handler);
-    let execution = within(runner.run("f", ())).await.unwrap();
-    assert_eq!(execution.status(), ExecutionStatus::Failed);
-    assert_eq!(
-        execution.error().unwrap().type_name(),
-        "Garbled",
-        "{:?}",
-        execution.error().map(|e| e.type_name().to_owned())
-    );
+    let execution = run_alone(handler).await;
+    assert_failed_with(&execution, "Garbled");
     let step = execution
         .operation("garbled")
         .expect("the step is recorded");
