@@ -26,6 +26,7 @@
 #   SKIP_CONFORMANCE=1 skip stage 6
 #   SKIP_FUZZ=1        skip stage 7; FUZZ_SECONDS per fuzz target (default 15)
 #   CARGO_BUILD_JOBS   default 2 (sized for the 2-core CI machine); RUST_TEST_THREADS default 2
+#   CARGO_INCREMENTAL  default 0 when CI=true (disk: see the [profile.dev] note in Cargo.toml)
 #   TEST_LOG_DIR       where each stage's output is kept (default target/test-logs)
 #   CONF_VENV          emulator venv (default ${XDG_CACHE_HOME:-$HOME/.cache}/durable-lambda-rs/conformance-venv)
 set -euo pipefail
@@ -35,6 +36,8 @@ ROOT=$PWD
 LOG_DIR=${TEST_LOG_DIR:-$ROOT/target/test-logs}
 mkdir -p "$LOG_DIR"
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
+# A one-off build gains nothing from incremental state, which was ~2 GB of a clean run's target/.
+[[ ${CI:-} == true ]] && export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 export RUST_TEST_THREADS=${RUST_TEST_THREADS:-2}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 FAIL_FAST=${FAIL_FAST:-0}
