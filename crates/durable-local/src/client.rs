@@ -9,7 +9,7 @@ use durable_tokio::{BoxFuture, CheckpointClient};
 use tokio::sync::watch;
 
 use crate::faults::{FaultPlan, StartDrop};
-use crate::service::LocalService;
+use crate::LocalService;
 
 /// A service shared between the runner, clients and tests.
 pub type SharedService = Arc<Mutex<LocalService>>;

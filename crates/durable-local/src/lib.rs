@@ -7,7 +7,7 @@
 //!   through the real SDK drivers, jumping virtual time from timer to timer, and returns a
 //!   [`TestExecution`] to assert on (status, result, operations, attempts, history,
 //!   invocations, [`Timeline`]).
-//! * [`LocalService`] — the service side: executions, checkpoint validation and application
+//! * [`LocalService`] — the service side (the `durable-service` crate, re-exported here whole): executions, checkpoint validation and application
 //!   (atomic batches, the service's rules and error messages), rotating single-use tokens,
 //!   paginated state, timers (retry delays, waits, callback timeouts), callbacks, chained
 //!   invoke completion, and a history shaped like `GetDurableExecutionHistory`; in memory,
@@ -252,37 +252,31 @@
 //! the same client, faults, time and history as async handlers; see its example.
 
 mod client;
-mod clock;
-mod config;
 mod error;
 pub mod faults;
-mod history;
-mod ids;
 mod runner;
-mod service;
-mod store;
-mod timeline;
 
 pub use client::{lock_service, LocalClient, SharedService};
-pub use clock::{Clock, TimeMode, Timer, TimerKind, DEFAULT_VIRTUAL_EPOCH};
-pub use config::ServiceConfig;
-pub use error::{RunnerError, ServiceError};
-pub use history::{
+pub use durable_service::{
+    format_duration, format_offset, Clock, EntryKind, ServiceConfig, ServiceError, TimeMode,
+    Timeline, TimelineEntry, Timer, TimerKind, DEFAULT_VIRTUAL_EPOCH,
+};
+pub use durable_service::{
     history_to_json, CallbackStartedDetails, ChainedInvokeStartedDetails, EmptyDetails,
     ErrorDetails, EventDetails, EventError, EventPayload, EventType, ExecutionStartedDetails,
     HistoryEvent, InvocationCompletedDetails, ResultDetails, RetryDetails, StepEventDetails,
     WaitStartedDetails, WaitSucceededDetails,
 };
+pub use error::RunnerError;
 pub use runner::{
     LocalRunner, LocalRunnerBuilder, TestExecution, CRASH_ERROR_TYPE, INVOCATION_PANIC_ERROR_TYPE,
     TIMEOUT_ERROR_TYPE,
 };
-pub use service::{
+pub use durable_service::{
     ChainedInvokeEnd, ExecutionRecord, ExecutionStatus, InvocationEnd, InvocationRecord,
     InvocationResult, LocalService, CALLBACK_HEARTBEAT_ERROR, CALLBACK_TIMEOUT_ERROR,
     EXECUTION_TIMEOUT_ERROR, PENDING_WITHOUT_PENDING_OPERATIONS, RESTART_ERROR_TYPE,
 };
-pub use timeline::{format_duration, format_offset, EntryKind, Timeline, TimelineEntry};
 
 /// `docs/local-testing.md`, whose Rust examples are compiled and run as doctests.
 #[cfg(doctest)]

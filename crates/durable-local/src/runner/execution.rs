@@ -3,10 +3,10 @@
 use durable_proto::{ErrorObject, Operation, OperationType, Timestamp};
 use serde::de::DeserializeOwned;
 
-use crate::error::RunnerError;
-use crate::history::{history_to_json, EventType, HistoryEvent};
-use crate::service::{ExecutionRecord, ExecutionStatus, InvocationRecord};
-use crate::timeline::Timeline;
+use crate::RunnerError;
+use crate::{history_to_json, EventType, HistoryEvent};
+use crate::{ExecutionRecord, ExecutionStatus, InvocationRecord};
+use crate::Timeline;
 
 /// A snapshot of an execution, taken when a [`LocalRunner`](crate::LocalRunner) call returned.
 #[derive(Debug, Clone)]

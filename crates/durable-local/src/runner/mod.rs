@@ -18,9 +18,9 @@ pub use builder::LocalRunnerBuilder;
 pub use execution::TestExecution;
 
 use crate::client::{lock_service, LocalClient, SharedService};
-use crate::clock::TimeMode;
-use crate::error::{RunnerError, ServiceError};
-use crate::service::{InvocationEnd, InvocationRecord};
+use crate::TimeMode;
+use crate::{RunnerError, ServiceError};
+use crate::{InvocationEnd, InvocationRecord};
 
 /// The error type recorded for an invocation the runner ended abruptly
 /// ([`LocalClient::crash_after_checkpoints`]), as Lambda records a crashed runtime.

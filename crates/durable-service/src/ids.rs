@@ -21,6 +21,7 @@ impl IdGenerator {
     }
 
     /// A generator continuing where one with this [`state`](Self::state) stopped.
+    #[cfg_attr(not(feature = "file-store"), allow(dead_code))]
     pub(crate) fn resume(seed: u64, counter: u64) -> Self {
         Self { seed, counter }
     }

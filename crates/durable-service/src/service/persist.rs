@@ -3,11 +3,16 @@
 
 use std::path::Path;
 
-use durable_proto::{ErrorObject, OperationType};
+use durable_proto::ErrorObject;
+#[cfg(feature = "file-store")]
+use durable_proto::OperationType;
 
+#[cfg(feature = "file-store")]
 use crate::clock::TimeMode;
+#[cfg(feature = "file-store")]
 use crate::config::ServiceConfig;
 use crate::error::ServiceError;
+#[cfg(feature = "file-store")]
 use crate::ids::IdGenerator;
 use crate::service::{InvocationEnd, LocalService};
 use crate::store::{ServiceMeta, Store};
@@ -20,11 +25,12 @@ pub const RESTART_ERROR_TYPE: &str = "Runtime.ExitError";
 impl LocalService {
     /// Opens the file-backed service at `path` with the default configuration; see
     /// [`open_with`](Self::open_with).
+    #[cfg(feature = "file-store")]
     pub fn open(path: impl AsRef<Path>) -> Result<Self, ServiceError> {
         Self::open_with(path, ServiceConfig::default())
     }
 
-    /// Opens the file-backed service at `path` (a [redb](https://docs.rs/redb) database,
+    /// Opens the file-backed service at `path` (feature `file-store`, on by default; a [redb](https://docs.rs/redb) database,
     /// created if missing; its directory must exist), restoring what an earlier service
     /// stored there: every execution with its operations, history, invocations and current
     /// checkpoint token, the virtual time (never moved backwards) and the id sequence (so new
@@ -37,7 +43,7 @@ impl LocalService {
     /// An invocation that was in flight when the earlier service stopped is restored as it
     /// was, token included, so a test driving the service by hand can carry on with it. A
     /// handler that died with its process cannot: [`end_orphaned_invocations`]
-    /// (which [`LocalRunnerBuilder::store_path`](crate::LocalRunnerBuilder::store_path) runners
+    /// (which durable-local's `LocalRunnerBuilder::store_path` runners
     /// call when they are built) ends such invocations the way the real service ends a crashed
     /// one.
     ///
@@ -46,6 +52,7 @@ impl LocalService {
     /// Errors: `ServiceException` ([`ServiceError::Storage`]) when the file cannot be opened
     /// or read — it is not a store, was written by an incompatible version, or is open in
     /// another service (one service per file at a time).
+    #[cfg(feature = "file-store")]
     pub fn open_with(path: impl AsRef<Path>, config: ServiceConfig) -> Result<Self, ServiceError> {
         let store = Store::open(path.as_ref())?;
         let (meta, records) = store.load()?;

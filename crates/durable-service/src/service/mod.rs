@@ -2,10 +2,10 @@
 //! pages, timers, callbacks and history.
 //!
 //! [`LocalService`] plays the part of AWS Lambda's durable-execution control plane. It knows
-//! nothing of handlers or async: the [`LocalRunner`](crate::LocalRunner) asks it for an
+//! nothing of handlers or async: a driver (durable-local's `LocalRunner`) asks it for an
 //! invocation envelope ([`begin_invocation`](LocalService::begin_invocation)), lets the handler
 //! call [`checkpoint`](LocalService::checkpoint) / [`get_state`](LocalService::get_state)
-//! through a [`LocalClient`](crate::LocalClient), and reports the outcome
+//! through a client (durable-local's `LocalClient`), and reports the outcome
 //! ([`complete_invocation`](LocalService::complete_invocation)).
 
 mod apply;

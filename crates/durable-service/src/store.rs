@@ -8,9 +8,16 @@
 //! commit torn by a crash or power loss is ignored on the next open and the previous commit
 //! is read instead — and durable when `commit` returns (`Durability::Immediate`, an fsync).
 
-use std::path::{Path, PathBuf};
+//!
+//! Without the `file-store` feature there is no store type to open: [`Store`] is
+//! uninhabited, so the service's "write if backed by a file" paths compile to nothing.
+
+#[cfg(feature = "file-store")]
+use std::path::PathBuf;
+use std::path::Path;
 
 use durable_proto::Timestamp;
+#[cfg(feature = "file-store")]
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
@@ -18,10 +25,33 @@ use crate::clock::TimeMode;
 use crate::error::ServiceError;
 use crate::service::ExecutionRecord;
 
+/// No store can exist in a build without the `file-store` feature.
+#[cfg(not(feature = "file-store"))]
+#[derive(Debug)]
+pub(crate) enum Store {}
+
+#[cfg(not(feature = "file-store"))]
+impl Store {
+    pub(crate) fn path(&self) -> &Path {
+        match *self {}
+    }
+
+    pub(crate) fn save<'r>(
+        &self,
+        _meta: &ServiceMeta,
+        _changed: impl IntoIterator<Item = (usize, &'r ExecutionRecord)>,
+    ) -> Result<(), ServiceError> {
+        match *self {}
+    }
+}
+
+#[cfg(feature = "file-store")]
 /// Executions by their position in the service (oldest first), as JSON.
 const EXECUTIONS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("executions");
+#[cfg(feature = "file-store")]
 /// The service's own state under [`META_KEY`], as JSON.
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+#[cfg(feature = "file-store")]
 const META_KEY: &str = "service";
 /// Bumped when the stored documents change incompatibly.
 const FORMAT: u32 = 1;
@@ -49,18 +79,21 @@ impl ServiceMeta {
     }
 }
 
+#[cfg(feature = "file-store")]
 /// An open store file. Only one may be open per file at a time (redb locks it).
 pub(crate) struct Store {
     db: Database,
     path: PathBuf,
 }
 
+#[cfg(feature = "file-store")]
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("path", &self.path).finish()
     }
 }
 
+#[cfg(feature = "file-store")]
 impl Store {
     /// Opens the store at `path`, creating the file (not its directory) if needed.
     pub(crate) fn open(path: &Path) -> Result<Self, ServiceError> {
@@ -162,7 +195,7 @@ impl Store {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "file-store"))]
 mod tests {
     use super::*;
     use crate::service::LocalService;
