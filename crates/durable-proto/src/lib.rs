@@ -113,5 +113,3 @@ pub use step::{
 };
 pub use wait::WaitStart;
 pub use wire::*;
-#[cfg(test)]
-mod tests;

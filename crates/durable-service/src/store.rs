@@ -12,9 +12,9 @@
 //! Without the `file-store` feature there is no store type to open: [`Store`] is
 //! uninhabited, so the service's "write if backed by a file" paths compile to nothing.
 
+use std::path::Path;
 #[cfg(feature = "file-store")]
 use std::path::PathBuf;
-use std::path::Path;
 
 use durable_proto::Timestamp;
 #[cfg(feature = "file-store")]

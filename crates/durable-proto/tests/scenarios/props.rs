@@ -244,14 +244,13 @@ proptest! {
     #[test]
     fn any_mutated_record_is_non_determinism(ops in program(), pick in any::<prop::sample::Index>(), field in 0u8..3) {
         let mut clean = run(&ops, None);
-        let ids: Vec<String> = clean.svc.ops.keys().filter(|id| id.as_str() != EXEC_ID).cloned().collect();
-        let id = &ids[pick.index(ids.len())];
-        let op = clean.svc.ops.get_mut(id).unwrap();
-        match field {
+        let ids = clean.svc.operation_ids();
+        let id = ids[pick.index(ids.len())].clone();
+        clean.svc.edit_record(&id, move |op| match field {
             0 => op.name = Some(format!("{}-changed", op.name.clone().unwrap_or_default())),
             1 => op.operation_type = if op.operation_type == OperationType::Step { OperationType::Wait } else { OperationType::Step },
             _ => op.sub_type = Some("Changed".into()),
-        }
+        });
         let (outcome, _) = invoke_or_crash(&mut clean.svc, ExecutionConfig::default(), None, &|ctx| run_program(&ops, ctx));
         let Some(InvocationOutcome::Output(out)) = outcome else { panic!("no output") };
         prop_assert_eq!(out.status, InvocationStatus::Failed);

@@ -1,90 +1,144 @@
-//! In-crate simulation: a fake durable-execution service, a synchronous driver loop and a
-//! tiny workflow API, so engine tests read as "history in → user code → updates out".
+//! Scenario tests of the engine: the project's model of the service, a synchronous driver
+//! loop and a tiny workflow API, so engine tests read as "history in → user code → updates
+//! out", with the service's own rules checking every request.
 
 mod props;
 mod steps;
 mod termination;
 mod waits;
 
-use std::collections::BTreeMap;
+use durable_proto::*;
+use durable_service::{InvocationEnd, LocalService, ServiceConfig};
 
-use crate::*;
+/// An edit applied to one operation's record whenever the service hands it to the engine.
+type RecordEdit = Box<dyn Fn(&mut Operation)>;
 
-pub(crate) const ARN: &str =
-    "arn:aws:lambda:us-east-1:123456789012:function:f:1/durable-execution/run/exec-1";
-pub(crate) const EXEC_ID: &str = "exec-1";
-
-/// A minimal service: applies updates with the service's status rules, rotates tokens,
-/// pages state, and fires timers on request.
+/// The project's one model of the service (`durable_service::LocalService`), driven for one
+/// execution, with every checkpoint call's updates kept for asserting on.
+///
+/// Any [`durable_service::ServiceError`] answered to a request the engine made is a bug in
+/// the engine (or the model) and panics. Records can be tampered with on their way to the
+/// engine ([`edit_record`](Self::edit_record)) to test how the engine treats a history it did
+/// not write.
 pub(crate) struct FakeService {
-    pub(crate) ops: BTreeMap<String, Operation>,
-    token: u64,
+    svc: LocalService,
+    arn: String,
+    /// Id of the EXECUTION operation (the ARN's last segment).
+    pub(crate) exec_id: String,
+    /// The current checkpoint token, while an invocation is in flight.
+    token: Option<String>,
     /// Every checkpoint call's updates, in order.
     pub(crate) calls: Vec<Vec<OperationUpdate>>,
-    pub(crate) page_size: Option<usize>,
-    pub(crate) now: i64,
+    edits: Vec<(String, RecordEdit)>,
+    /// Whether the current "invocation" replays the history of an ended execution.
+    replay_only: bool,
 }
 
 impl FakeService {
     pub(crate) fn new(input: &str) -> Self {
-        let mut ops = BTreeMap::new();
-        ops.insert(
-            EXEC_ID.to_owned(),
-            Operation {
-                id: EXEC_ID.to_owned(),
-                parent_id: None,
-                name: None,
-                operation_type: OperationType::Execution,
-                sub_type: None,
-                start_timestamp: Some(Timestamp(1_000)),
-                end_timestamp: None,
-                status: OperationStatus::Started,
-                execution_details: Some(Box::new(ExecutionDetails {
-                    input_payload: Some(input.to_owned()),
-                })),
-                context_details: None,
-                step_details: None,
-                wait_details: None,
-                callback_details: None,
-                chained_invoke_details: None,
-            },
-        );
+        Self::with_page_size(input, 100)
+    }
+
+    /// A service that pages state (the envelope, state reads and checkpoint responses) by
+    /// `page_size` operations.
+    pub(crate) fn with_page_size(input: &str, page_size: usize) -> Self {
+        let mut config = ServiceConfig::default();
+        config.page_size = page_size;
+        // Crash simulations end many invocations in a row without an output.
+        config.max_invocation_retries = u32::MAX;
+        let mut svc = LocalService::new(config);
+        let arn = svc
+            .start_named_execution("f", "run", input)
+            .expect("execution starts");
+        let exec_id = arn.rsplit('/').next().expect("ARN has segments").to_owned();
         Self {
-            ops,
-            token: 0,
+            svc,
+            arn,
+            exec_id,
+            token: None,
             calls: Vec::new(),
-            page_size: None,
-            now: 1_000,
+            edits: Vec::new(),
+            replay_only: false,
         }
     }
 
-    fn token(&self) -> String {
-        format!("t{}", self.token)
+    /// From now on, `edit` is applied to the record of operation `id` in everything the
+    /// service returns.
+    pub(crate) fn edit_record(&mut self, id: &str, edit: impl Fn(&mut Operation) + 'static) {
+        self.edits.push((id.to_owned(), Box::new(edit)));
     }
 
-    fn page(&self, from: usize) -> ExecutionState {
-        let all: Vec<Operation> = self.ops.values().cloned().collect();
-        let size = self.page_size.unwrap_or(usize::MAX);
-        let end = from.saturating_add(size).min(all.len());
-        ExecutionState {
-            operations: all[from..end].to_vec(),
-            next_marker: (end < all.len()).then(|| end.to_string()),
+    fn edited(&self, mut state: ExecutionState) -> ExecutionState {
+        for op in &mut state.operations {
+            for (id, edit) in &self.edits {
+                if &op.id == id {
+                    edit(op);
+                }
+            }
         }
+        state
     }
 
+    /// The envelope of the next invocation. An invocation still in flight (one the test
+    /// dropped, or whose process "crashed") is first ended as an invocation error, as the
+    /// service ends a crashed one.
+    ///
+    /// The service never invokes an ended execution again; for tests of what the engine
+    /// decides from a history alone (a changed program replayed over it), the envelope of an
+    /// ended execution is its recorded history with a token that no call may use: any
+    /// checkpoint or state read from that invocation panics.
     pub(crate) fn envelope(&mut self) -> InvocationInput {
-        self.token += 1;
-        InvocationInput {
-            durable_execution_arn: ARN.to_owned(),
-            checkpoint_token: self.token(),
-            initial_execution_state: self.page(0),
-            updated_operation_ids: Vec::new(),
+        self.replay_only = false;
+        if self.token.take().is_some() {
+            let crash = ErrorObject::new("Runtime.ExitError", "the test dropped the invocation");
+            self.svc
+                .complete_invocation(&self.arn, InvocationEnd::Errored(crash))
+                .expect("the crashed invocation ends");
         }
+        let record = self.svc.execution(&self.arn).expect("execution");
+        if record.status().is_terminal() {
+            self.replay_only = true;
+            let state = ExecutionState {
+                operations: record.operations().to_vec(),
+                next_marker: None,
+            };
+            return InvocationInput {
+                durable_execution_arn: self.arn.clone(),
+                checkpoint_token: "replay-only".to_owned(),
+                initial_execution_state: self.edited(state),
+                updated_operation_ids: Vec::new(),
+            };
+        }
+        let mut input = self
+            .svc
+            .begin_invocation(&self.arn)
+            .expect("invocation begins");
+        self.token = Some(input.checkpoint_token.clone());
+        input.initial_execution_state = self.edited(input.initial_execution_state);
+        input
     }
 
-    pub(crate) fn get_state(&self, token: &str, marker: &str) -> ExecutionState {
-        assert_eq!(token, self.token(), "state read with a stale token");
-        self.page(marker.parse().expect("marker"))
+    /// Reports what the invocation returned.
+    pub(crate) fn complete(&mut self, output: &InvocationOutput) {
+        if self.replay_only {
+            return;
+        }
+        self.token = None;
+        self.svc
+            .complete_invocation(&self.arn, InvocationEnd::Returned(output.clone()))
+            .expect("the invocation ends");
+    }
+
+    pub(crate) fn get_state(&mut self, token: &str, marker: &str) -> ExecutionState {
+        assert!(
+            !self.replay_only,
+            "state read while replaying an ended execution"
+        );
+        let page = self
+            .svc
+            .get_state(&self.arn, token, Some(marker), None)
+            .unwrap_or_else(|e| panic!("state read refused: {e}"));
+        self.edited(page)
     }
 
     pub(crate) fn checkpoint(
@@ -92,156 +146,51 @@ impl FakeService {
         token: &str,
         updates: Vec<OperationUpdate>,
     ) -> CheckpointResponse {
-        assert_eq!(token, self.token(), "checkpoint token reused or stale");
-        let mut changed = Vec::new();
-        for u in &updates {
-            self.apply(u);
-            changed.push(self.ops[&u.id].clone());
-        }
+        assert!(
+            !self.replay_only,
+            "checkpoint while replaying an ended execution: {updates:?}"
+        );
+        let mut response = self
+            .svc
+            .checkpoint(&self.arn, token, updates.clone())
+            .unwrap_or_else(|e| panic!("checkpoint refused: {e}\nupdates: {updates:?}"));
         self.calls.push(updates);
-        self.token += 1;
-        CheckpointResponse {
-            checkpoint_token: Some(self.token()),
-            new_execution_state: ExecutionState {
-                operations: changed,
-                next_marker: None,
-            },
-        }
-    }
-
-    fn apply(&mut self, u: &OperationUpdate) {
-        let now = self.now;
-        let op = self.ops.entry(u.id.clone()).or_insert_with(|| Operation {
-            id: u.id.clone(),
-            parent_id: u.parent_id.clone(),
-            name: u.name.clone(),
-            operation_type: u.operation_type.clone(),
-            sub_type: u.sub_type.clone(),
-            start_timestamp: Some(Timestamp(now)),
-            end_timestamp: None,
-            status: OperationStatus::Started,
-            execution_details: None,
-            context_details: None,
-            step_details: None,
-            wait_details: None,
-            callback_details: None,
-            chained_invoke_details: None,
-        });
-        assert_eq!(
-            op.operation_type, u.operation_type,
-            "inconsistent type for {}",
-            u.id
-        );
-        assert_eq!(op.name, u.name, "inconsistent name for {}", u.id);
-        assert_eq!(
-            op.sub_type, u.sub_type,
-            "inconsistent sub-type for {}",
-            u.id
-        );
-        assert_eq!(
-            op.parent_id, u.parent_id,
-            "inconsistent parent for {}",
-            u.id
-        );
-        match (&u.operation_type, &u.action) {
-            (OperationType::Step, OperationAction::Start) => {
-                assert!(
-                    matches!(op.status, OperationStatus::Started | OperationStatus::Ready),
-                    "START of step {} in status {}",
-                    u.id,
-                    op.status
-                );
-                op.status = OperationStatus::Started;
-                op.step_details.get_or_insert_with(Default::default);
-            }
-            (OperationType::Step, action) => {
-                assert!(
-                    matches!(op.status, OperationStatus::Started | OperationStatus::Ready),
-                    "{action} of step {} in status {}",
-                    u.id,
-                    op.status
-                );
-                let d = op.step_details.get_or_insert_with(Default::default);
-                d.attempt += 1;
-                match action {
-                    OperationAction::Succeed => {
-                        op.status = OperationStatus::Succeeded;
-                        d.result = u.payload.clone();
-                    }
-                    OperationAction::Fail => {
-                        op.status = OperationStatus::Failed;
-                        d.error = u.error.clone();
-                    }
-                    OperationAction::Retry => {
-                        let secs = u
-                            .step_options
-                            .as_ref()
-                            .and_then(|o| o.next_attempt_delay_seconds);
-                        assert!(secs.is_some_and(|s| s >= 1), "RETRY without a delay");
-                        op.status = OperationStatus::Pending;
-                        d.error = u.error.clone();
-                        d.next_attempt_timestamp =
-                            Some(Timestamp(now + i64::from(secs.unwrap_or(1)) * 1000));
-                    }
-                    other => panic!("invalid step action {other}"),
-                }
-            }
-            (OperationType::Wait, OperationAction::Start) => {
-                let secs = u
-                    .wait_options
-                    .as_ref()
-                    .and_then(|o| o.wait_seconds)
-                    .expect("WaitSeconds");
-                op.wait_details = Some(Box::new(WaitDetails {
-                    scheduled_end_timestamp: Some(Timestamp(now + i64::from(secs) * 1000)),
-                }));
-            }
-            (OperationType::Context, OperationAction::Start) => {}
-            (OperationType::Context, OperationAction::Succeed | OperationAction::Fail) => {
-                assert_eq!(
-                    op.status,
-                    OperationStatus::Started,
-                    "completion of context {}",
-                    u.id
-                );
-                let d = op.context_details.get_or_insert_with(Default::default);
-                if u.action == OperationAction::Succeed {
-                    op.status = OperationStatus::Succeeded;
-                    d.result = u.payload.clone();
-                    d.replay_children = u.context_options.as_ref().and_then(|o| o.replay_children);
-                } else {
-                    op.status = OperationStatus::Failed;
-                    d.error = u.error.clone();
-                }
-            }
-            (OperationType::Execution, OperationAction::Succeed | OperationAction::Fail) => {
-                op.status = if u.action == OperationAction::Succeed {
-                    OperationStatus::Succeeded
-                } else {
-                    OperationStatus::Failed
-                };
-            }
-            (t, a) => panic!("fake service does not support {a} on {t}"),
-        }
+        self.token.clone_from(&response.checkpoint_token);
+        response.new_execution_state = self.edited(response.new_execution_state);
+        response
     }
 
     /// Fires every timer: PENDING steps become READY, started waits succeed.
     pub(crate) fn fire_timers(&mut self) {
-        for op in self.ops.values_mut() {
-            match (&op.operation_type, &op.status) {
-                (OperationType::Step, OperationStatus::Pending) => {
-                    op.status = OperationStatus::Ready
-                }
-                (OperationType::Wait, OperationStatus::Started) => {
-                    op.status = OperationStatus::Succeeded
-                }
-                _ => {}
-            }
-        }
+        while self.svc.advance_to_next_timer(&self.arn).is_some() {}
+    }
+
+    /// The service's record of operation `id`.
+    pub(crate) fn op(&self, id: &str) -> &Operation {
+        self.svc
+            .execution(&self.arn)
+            .and_then(|r| r.operation(id))
+            .unwrap_or_else(|| panic!("no operation {id}"))
+    }
+
+    /// The service's record of the EXECUTION operation.
+    pub(crate) fn execution_op(&self) -> &Operation {
+        self.op(&self.exec_id)
+    }
+
+    /// Ids of every operation but the EXECUTION one, in the order the service keeps them.
+    pub(crate) fn operation_ids(&self) -> Vec<String> {
+        let record = self.svc.execution(&self.arn).expect("execution");
+        record
+            .operations()
+            .iter()
+            .filter(|o| o.operation_type != OperationType::Execution)
+            .map(|o| o.id.clone())
+            .collect()
     }
 
     pub(crate) fn step_attempt(&self, id: &str) -> u32 {
-        self.ops[id].step_details.as_ref().map_or(0, |d| d.attempt)
+        self.op(id).step_details.as_ref().map_or(0, |d| d.attempt)
     }
 }
 
@@ -308,6 +257,7 @@ impl Ctx<'_> {
                         *n -= 1;
                     }
                 }
+                other => panic!("request this harness does not know: {other:?}"),
             }
         }
     }
@@ -358,8 +308,10 @@ impl Ctx<'_> {
                 {
                     StepEnd::Done(r) => Ok(r),
                     StepEnd::Blocked => Err(Stop::Suspended),
+                    other => panic!("step end this harness does not know: {other:?}"),
                 }
             }
+            other => panic!("step start this harness does not know: {other:?}"),
         }
     }
 
@@ -378,6 +330,7 @@ impl Ctx<'_> {
                 self.exec.activate(op);
                 Err(Stop::Suspended)
             }
+            other => panic!("wait start this harness does not know: {other:?}"),
         }
     }
 
@@ -394,6 +347,7 @@ impl Ctx<'_> {
         let (op, child) = match start {
             ContextStart::Done { result, .. } => return Ok(result),
             ContextStart::Run { op, child } => (op, child),
+            other => panic!("context start this harness does not know: {other:?}"),
         };
         self.exec.activate(op);
         let outer = std::mem::replace(&mut self.context, child);
@@ -476,6 +430,9 @@ pub(crate) fn invoke_or_crash(
         .exec
         .poll_output()
         .expect("the invocation reached an outcome");
+    if let InvocationOutcome::Output(output) = &outcome {
+        ctx.svc.complete(output);
+    }
     (Some(outcome), ctx.events)
 }
 
@@ -495,6 +452,13 @@ pub(crate) fn run_to_end(
         svc.fire_timers();
     }
     panic!("execution did not finish in 50 invocations");
+}
+
+/// The default engine configuration with `edit` applied (the struct is `#[non_exhaustive]`).
+pub(crate) fn config(edit: impl FnOnce(&mut ExecutionConfig)) -> ExecutionConfig {
+    let mut config = ExecutionConfig::default();
+    edit(&mut config);
+    config
 }
 
 pub(crate) fn boom(msg: &str) -> ErrorObject {

@@ -129,7 +129,7 @@ fn a_retryable_failure_checkpoints_retry_and_suspends() {
             .next_attempt_delay_seconds,
         Some(2)
     );
-    assert_eq!(svc.ops["1"].status, OperationStatus::Pending);
+    assert_eq!(svc.op("1").status, OperationStatus::Pending);
 }
 
 #[test]
@@ -148,7 +148,7 @@ fn failure_without_retry_fails_the_step_and_the_execution() {
     let out = inv.output();
     assert_eq!(out.status, InvocationStatus::Failed);
     assert_eq!(out.error.as_ref().unwrap().message(), "declined");
-    assert_eq!(svc.ops["1"].status, OperationStatus::Failed);
+    assert_eq!(svc.op("1").status, OperationStatus::Failed);
 }
 
 #[test]
@@ -342,7 +342,7 @@ fn started_at_most_once_replay_goes_through_the_strategy() {
         inv.output().error.as_ref().unwrap().type_name(),
         "StepInterruptedError"
     );
-    assert_eq!(svc.ops["1"].status, OperationStatus::Failed);
+    assert_eq!(svc.op("1").status, OperationStatus::Failed);
 }
 
 #[test]
@@ -387,7 +387,7 @@ fn five_failures_across_six_invocations_keep_attempts_monotonic() {
         wire_attempts.push(svc.step_attempt("1"));
         if i < 5 {
             assert_eq!(inv.output().status, InvocationStatus::Pending);
-            assert_eq!(svc.ops["1"].status, OperationStatus::Pending);
+            assert_eq!(svc.op("1").status, OperationStatus::Pending);
             svc.fire_timers();
         } else {
             assert_eq!(inv.output().result.as_deref(), Some("\"done\""));
@@ -421,7 +421,7 @@ fn a_mismatch_on_a_pending_record_is_non_determinism() {
         user_error(r)
     };
     invoke(&mut svc, ExecutionConfig::default(), &program);
-    assert_eq!(svc.ops["1"].status, OperationStatus::Pending);
+    assert_eq!(svc.op("1").status, OperationStatus::Pending);
     for changed in [
         &(|ctx: &mut Ctx<'_>| {
             let r = ctx.step(
@@ -490,10 +490,9 @@ fn an_oversize_step_result_fails_the_step_with_a_clear_error() {
     let mut svc = FakeService::new("{}");
     let inv = invoke(
         &mut svc,
-        ExecutionConfig {
-            max_operation_payload_bytes: 1_000,
-            ..Default::default()
-        },
+        config(|c| {
+            c.max_operation_payload_bytes = 1_000;
+        }),
         &|ctx| {
             let r = ctx.step(
                 "big",
@@ -516,10 +515,9 @@ fn unacknowledged_work_is_bounded() {
     let mut svc = FakeService::new("{}");
     let inv = invoke(
         &mut svc,
-        ExecutionConfig {
-            max_unacknowledged_updates: 4,
-            ..Default::default()
-        },
+        config(|c| {
+            c.max_unacknowledged_updates = 4;
+        }),
         &|ctx| {
             for i in 0..10 {
                 let r = ctx.step(
@@ -560,10 +558,9 @@ fn jittered_retries(seed: u64) -> (String, Vec<u32>) {
         )?;
         user_error(r)
     };
-    let config = ExecutionConfig {
-        seed: Some(seed),
-        ..Default::default()
-    };
+    let config = config(|c| {
+        c.seed = Some(seed);
+    });
     let mut done = false;
     for _ in 0..10 {
         let inv = invoke(&mut svc, config.clone(), &program);
@@ -615,13 +612,9 @@ fn the_same_seed_gives_byte_identical_checkpoints() {
 #[test]
 fn a_huge_recorded_attempt_count_does_not_overflow() {
     let mut svc = crashed_mid_body(StepSemantics::AtLeastOncePerRetry);
-    svc.ops
-        .get_mut("1")
-        .unwrap()
-        .step_details
-        .as_mut()
-        .unwrap()
-        .attempt = u32::MAX;
+    svc.edit_record("1", |op| {
+        op.step_details.as_mut().expect("step details").attempt = u32::MAX;
+    });
     let mut exec = Execution::new(svc.envelope(), ExecutionConfig::default());
     let request = StepRequest {
         name: Some("pay"),

@@ -118,8 +118,8 @@ fn a_finished_child_context_replays_its_result_without_running_its_function() {
     assert_eq!(invocations.len(), 2);
     assert_eq!(invocations[1].output().result.as_deref(), Some("41"));
     assert_eq!(runs.get(), 1, "the replay served the recorded result");
-    assert_eq!(svc.ops["1"].operation_type, OperationType::Context);
-    assert_eq!(svc.ops["1-1"].parent_id.as_deref(), Some("1"));
+    assert_eq!(svc.op("1").operation_type, OperationType::Context);
+    assert_eq!(svc.op("1-1").parent_id.as_deref(), Some("1"));
 }
 
 #[test]
@@ -147,13 +147,12 @@ fn a_child_result_above_the_limit_is_rebuilt_from_its_children_on_replay() {
         ctx.wait("w", 5)?;
         user_error(r)
     };
-    let config = ExecutionConfig {
-        max_operation_payload_bytes: 30,
-        ..Default::default()
-    };
+    let config = config(|c| {
+        c.max_operation_payload_bytes = 30;
+    });
     let first = invoke(&mut svc, config.clone(), &program);
     assert_eq!(first.output().status, InvocationStatus::Pending);
-    let ctx_op = &svc.ops["1"];
+    let ctx_op = &svc.op("1");
     let details = ctx_op.context_details.as_ref().unwrap();
     assert_eq!(details.replay_children, Some(true));
     assert_eq!(

@@ -13,10 +13,9 @@ fn one_step(ctx: &mut Ctx<'_>) -> Result<String, Stop> {
 #[test]
 fn a_large_result_is_checkpointed_on_the_execution_operation() {
     let mut svc = FakeService::new("{}");
-    let cfg = ExecutionConfig {
-        max_inline_result_bytes: 10,
-        ..Default::default()
-    };
+    let cfg = config(|c| {
+        c.max_inline_result_bytes = 10;
+    });
     let inv = invoke(&mut svc, cfg, &|ctx| {
         one_step(ctx)?;
         Ok(format!("\"{}\"", "r".repeat(20)))
@@ -25,20 +24,19 @@ fn a_large_result_is_checkpointed_on_the_execution_operation() {
     assert_eq!(inv.output().result.as_deref(), Some(""));
     let last = svc.calls.last().unwrap().last().unwrap();
     assert_eq!(last.operation_type, OperationType::Execution);
-    assert_eq!(last.id, EXEC_ID);
+    assert_eq!(last.id, svc.exec_id);
     assert_eq!(last.action, OperationAction::Succeed);
     assert_eq!(last.payload.as_ref().unwrap().len(), 22);
-    assert_eq!(svc.ops[EXEC_ID].status, OperationStatus::Succeeded);
+    assert_eq!(svc.execution_op().status, OperationStatus::Succeeded);
 }
 
 #[test]
 fn a_result_too_large_to_record_fails_with_a_typed_error() {
     let mut svc = FakeService::new("{}");
-    let cfg = ExecutionConfig {
-        max_inline_result_bytes: 10,
-        max_execution_result_bytes: 20,
-        ..Default::default()
-    };
+    let cfg = config(|c| {
+        c.max_inline_result_bytes = 10;
+        c.max_execution_result_bytes = 20;
+    });
     let inv = invoke(&mut svc, cfg, &|_| Ok("y".repeat(21)));
     assert_eq!(inv.output().status, InvocationStatus::Failed);
     assert_eq!(
@@ -62,7 +60,7 @@ fn pending_with_nothing_pending_is_an_internal_error_not_an_output() {
 
 #[test]
 fn every_state_page_is_loaded_before_user_code_runs() {
-    let mut svc = FakeService::new("{\"k\":1}");
+    let mut svc = FakeService::with_page_size("{\"k\":1}", 1);
     invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
         for i in 0..5 {
             let r = ctx.step(
@@ -76,7 +74,6 @@ fn every_state_page_is_loaded_before_user_code_runs() {
         ctx.wait("w", 5)?;
         Ok("0".into())
     });
-    svc.page_size = Some(1);
     svc.fire_timers();
     let inv = invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
         assert_eq!(ctx.exec.input_payload(), Some("{\"k\":1}"));
