@@ -267,15 +267,15 @@ pub use durable_service::{
     HistoryEvent, InvocationCompletedDetails, ResultDetails, RetryDetails, StepEventDetails,
     WaitStartedDetails, WaitSucceededDetails,
 };
-pub use error::RunnerError;
-pub use runner::{
-    LocalRunner, LocalRunnerBuilder, TestExecution, CRASH_ERROR_TYPE, INVOCATION_PANIC_ERROR_TYPE,
-    TIMEOUT_ERROR_TYPE,
-};
 pub use durable_service::{
     ChainedInvokeEnd, ExecutionRecord, ExecutionStatus, InvocationEnd, InvocationRecord,
     InvocationResult, LocalService, CALLBACK_HEARTBEAT_ERROR, CALLBACK_TIMEOUT_ERROR,
     EXECUTION_TIMEOUT_ERROR, PENDING_WITHOUT_PENDING_OPERATIONS, RESTART_ERROR_TYPE,
+};
+pub use error::RunnerError;
+pub use runner::{
+    LocalRunner, LocalRunnerBuilder, TestExecution, CRASH_ERROR_TYPE, INVOCATION_PANIC_ERROR_TYPE,
+    TIMEOUT_ERROR_TYPE,
 };
 
 /// `docs/local-testing.md`, whose Rust examples are compiled and run as doctests.

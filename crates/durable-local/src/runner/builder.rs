@@ -7,11 +7,11 @@ use std::time::Duration;
 use durable_proto::{ExecutionConfig, Timestamp};
 
 use crate::client::LocalClient;
-use crate::TimeMode;
-use crate::ServiceConfig;
-use crate::RunnerError;
 use crate::runner::{LocalRunner, RunnerSettings};
 use crate::LocalService;
+use crate::RunnerError;
+use crate::ServiceConfig;
+use crate::TimeMode;
 
 /// Builds a [`LocalRunner`]. Start from [`LocalRunner::builder`].
 #[derive(Debug, Clone, Default)]

@@ -4,9 +4,9 @@ use durable_proto::{ErrorObject, Operation, OperationType, Timestamp};
 use serde::de::DeserializeOwned;
 
 use crate::RunnerError;
+use crate::Timeline;
 use crate::{history_to_json, EventType, HistoryEvent};
 use crate::{ExecutionRecord, ExecutionStatus, InvocationRecord};
-use crate::Timeline;
 
 /// A snapshot of an execution, taken when a [`LocalRunner`](crate::LocalRunner) call returned.
 #[derive(Debug, Clone)]

@@ -19,8 +19,8 @@ pub use execution::TestExecution;
 
 use crate::client::{lock_service, LocalClient, SharedService};
 use crate::TimeMode;
-use crate::{RunnerError, ServiceError};
 use crate::{InvocationEnd, InvocationRecord};
+use crate::{RunnerError, ServiceError};
 
 /// The error type recorded for an invocation the runner ended abruptly
 /// ([`LocalClient::crash_after_checkpoints`]), as Lambda records a crashed runtime.
