@@ -11,28 +11,8 @@ use std::time::Duration;
 
 use durable_local::{EventType, ExecutionStatus, LocalRunner, TestExecution};
 use durable_tokio::{DurableContext, DurableError, Jitter, RetryPolicy, StepSemantics};
+use durable_workflows::{OpSpec, BACKOFF};
 use proptest::prelude::*;
-
-#[derive(Debug, Clone)]
-enum OpSpec {
-    Step {
-        at_most_once: bool,
-        max_attempts: u32,
-        failures: u32,
-    },
-    Wait {
-        secs: u64,
-    },
-}
-
-fn op_spec() -> impl Strategy<Value = OpSpec> {
-    prop_oneof![
-        3 => (any::<bool>(), 1u32..4, 0u32..4).prop_map(|(at_most_once, max_attempts, failures)| {
-            OpSpec::Step { at_most_once, max_attempts, failures }
-        }),
-        1 => (1u64..100_000).prop_map(|secs| OpSpec::Wait { secs }),
-    ]
-}
 
 type Bodies = Arc<Mutex<BTreeMap<(usize, u32), u32>>>;
 
@@ -49,14 +29,10 @@ async fn program(
                 max_attempts,
                 failures,
             } => {
-                let policy = RetryPolicy::try_exponential(
-                    max_attempts,
-                    Duration::from_secs(1),
-                    Duration::from_secs(60),
-                    2.0,
-                )
-                .unwrap()
-                .with_jitter(Jitter::None);
+                let (initial, max, factor) = BACKOFF;
+                let policy = RetryPolicy::try_exponential(max_attempts, initial, max, factor)
+                    .unwrap()
+                    .with_jitter(Jitter::None);
                 let semantics = if at_most_once {
                     StepSemantics::AtMostOncePerRetry
                 } else {
@@ -160,12 +136,12 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
-    fn crashes_through_the_driver_lose_nothing(ops in prop::collection::vec(op_spec(), 1..6)) {
+    fn crashes_through_the_driver_lose_nothing(ops in durable_workflows::program(1..6, 100_000)) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let ops = Arc::new(ops);
         let (clean, clean_bodies) = rt.block_on(run(&ops, None));
         check(&ops, &clean, &clean_bodies)?;
-        let at_least_once_only = ops.iter().all(|op| !matches!(op, OpSpec::Step { at_most_once: true, .. }));
+        let at_least_once_only = ops.iter().all(OpSpec::is_at_least_once);
         // The first invocation's calls are the crash points (the crash applies to it).
         let first_calls = u64::from(clean.invocations()[0].checkpoint_calls);
         for n in 1..=first_calls {

@@ -13,45 +13,8 @@ use std::time::Duration;
 
 use durable_local::{ExecutionStatus, LocalRunner};
 use durable_tokio::{DurableContext, DurableError, RetryPolicy};
+use durable_workflows::{branch, tag, Branch, BranchOp as Op};
 use proptest::prelude::*;
-
-#[derive(Debug, Clone)]
-enum Op {
-    /// A step returning its own tag after `io` ms of real time (different on every run).
-    Step { io: u8 },
-    /// A durable wait.
-    Wait { secs: u16 },
-    /// A step raced against a wait in a biased `select!` (the loser is dropped).
-    RacedStep,
-    /// A wait created and dropped unpolled.
-    DroppedWait,
-}
-
-#[derive(Debug, Clone)]
-struct Branch {
-    ops: Vec<Op>,
-    /// Whether the branch runs in its own child context.
-    child: bool,
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        4 => (0u8..4).prop_map(|io| Op::Step { io }),
-        1 => (1u16..300).prop_map(|secs| Op::Wait { secs }),
-        1 => Just(Op::RacedStep),
-        1 => Just(Op::DroppedWait),
-    ]
-}
-
-fn branch() -> impl Strategy<Value = Branch> {
-    (proptest::collection::vec(op(), 1..4), any::<bool>())
-        .prop_map(|(ops, child)| Branch { ops, child })
-}
-
-/// The value the step at `(branch, index)` returns: its own tag.
-fn tag(b: usize, i: usize) -> String {
-    format!("b{b}.{i}")
-}
 
 type Out = Pin<Box<dyn Future<Output = Result<Vec<String>, DurableError>> + Send>>;
 
@@ -131,7 +94,7 @@ fn expected(branches: &[Branch]) -> Vec<Vec<String>> {
                 .ops
                 .iter()
                 .enumerate()
-                .filter(|(_, op)| matches!(op, Op::Step { .. } | Op::RacedStep))
+                .filter(|(_, op)| op.returns_tag())
                 .map(|(i, _)| tag(b, i))
                 .collect()
         })

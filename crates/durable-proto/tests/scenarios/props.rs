@@ -3,47 +3,21 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
+use durable_workflows::{OpSpec, BACKOFF};
 use proptest::prelude::*;
 
 use super::*;
 
-#[derive(Debug, Clone)]
-enum OpSpec {
-    /// A step whose first `failures` attempts fail.
-    Step {
-        at_most_once: bool,
-        max_attempts: u32,
-        failures: u32,
-    },
-    Wait {
-        secs: u64,
-    },
-}
-
-fn op_spec() -> impl Strategy<Value = OpSpec> {
-    prop_oneof![
-        3 => (any::<bool>(), 1u32..4, 0u32..4).prop_map(|(at_most_once, max_attempts, failures)| {
-            OpSpec::Step { at_most_once, max_attempts, failures }
-        }),
-        1 => (1u64..200_000).prop_map(|secs| OpSpec::Wait { secs }),
-    ]
-}
-
 fn program() -> impl Strategy<Value = Vec<OpSpec>> {
-    prop::collection::vec(op_spec(), 1..7)
+    durable_workflows::program(1..7, 200_000)
 }
 
 fn policy(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy::try_exponential(
-        max_attempts,
-        Duration::from_secs(1),
-        Duration::from_secs(60),
-        2.0,
-    )
-    .unwrap()
-    .with_jitter(Jitter::None)
+    let (initial, max, factor) = BACKOFF;
+    RetryPolicy::try_exponential(max_attempts, initial, max, factor)
+        .unwrap()
+        .with_jitter(Jitter::None)
 }
 
 /// The user program: runs the operations in order, catching step failures.
@@ -135,15 +109,7 @@ fn flatten(calls: &[Vec<OperationUpdate>]) -> Vec<String> {
 }
 
 fn all_at_least_once(ops: &[OpSpec]) -> bool {
-    ops.iter().all(|op| {
-        !matches!(
-            op,
-            OpSpec::Step {
-                at_most_once: true,
-                ..
-            }
-        )
-    })
+    ops.iter().all(OpSpec::is_at_least_once)
 }
 
 /// The crash-safety invariants of one run.

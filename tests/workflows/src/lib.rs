@@ -1,0 +1,122 @@
+//! Workflow generators shared by the property tests: the engine's scenario tests
+//! (durable-proto) and the driver-level tests (durable-local) draw their programs from here,
+//! so both explore the same space and a new operation kind is added to the generators once.
+//!
+//! A generated program is plain data; each test interprets it with its own front end (the
+//! engine by hand, or the real async driver) and checks its own invariants.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+/// One operation of a sequential program, named `op<index>` by the interpreters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpSpec {
+    /// A step whose first `failures` attempts fail, retried up to `max_attempts` attempts in
+    /// all with exponential back-off from 1 s (see [`BACKOFF`]) and no jitter.
+    Step {
+        /// At-most-once (START checkpointed before the body) instead of at-least-once.
+        at_most_once: bool,
+        /// Attempts allowed in all (1 = no retry).
+        max_attempts: u32,
+        /// How many attempts fail before one succeeds.
+        failures: u32,
+    },
+    /// A durable wait.
+    Wait {
+        /// Its duration in seconds.
+        secs: u64,
+    },
+}
+
+impl OpSpec {
+    /// Whether this is an at-least-once step or a wait (nothing that a crash could make run
+    /// twice in a way the program would notice).
+    pub fn is_at_least_once(&self) -> bool {
+        !matches!(
+            self,
+            OpSpec::Step {
+                at_most_once: true,
+                ..
+            }
+        )
+    }
+}
+
+/// The retry policy's parameters for generated steps: initial delay, max delay, factor.
+pub const BACKOFF: (Duration, Duration, f64) =
+    (Duration::from_secs(1), Duration::from_secs(60), 2.0);
+
+/// One operation: three steps for every wait, waits of 1 s up to `max_wait_secs`.
+pub fn op_spec(max_wait_secs: u64) -> impl Strategy<Value = OpSpec> {
+    prop_oneof![
+        3 => (any::<bool>(), 1u32..4, 0u32..4).prop_map(|(at_most_once, max_attempts, failures)| {
+            OpSpec::Step { at_most_once, max_attempts, failures }
+        }),
+        1 => (1u64..max_wait_secs.max(2)).prop_map(|secs| OpSpec::Wait { secs }),
+    ]
+}
+
+/// A sequential program of `len` operations.
+pub fn program(
+    len: std::ops::Range<usize>,
+    max_wait_secs: u64,
+) -> impl Strategy<Value = Vec<OpSpec>> {
+    prop::collection::vec(op_spec(max_wait_secs), len)
+}
+
+/// One operation of a branch of a concurrent program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BranchOp {
+    /// A step returning its own tag after `io` ms of real time (different on every run).
+    Step {
+        /// Milliseconds of real time the body takes.
+        io: u8,
+    },
+    /// A durable wait.
+    Wait {
+        /// Its duration in seconds.
+        secs: u16,
+    },
+    /// A step raced against a wait in a biased `select!` (the loser is dropped).
+    RacedStep,
+    /// A wait created and dropped unpolled.
+    DroppedWait,
+}
+
+impl BranchOp {
+    /// Whether this operation returns a value the program collects (a step's tag).
+    pub fn returns_tag(&self) -> bool {
+        matches!(self, BranchOp::Step { .. } | BranchOp::RacedStep)
+    }
+}
+
+/// One branch of a concurrent program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branch {
+    /// Its operations, run in order.
+    pub ops: Vec<BranchOp>,
+    /// Whether the branch runs in its own child context.
+    pub child: bool,
+}
+
+/// One branch operation: steps four times as often as each of the others.
+pub fn branch_op() -> impl Strategy<Value = BranchOp> {
+    prop_oneof![
+        4 => (0u8..4).prop_map(|io| BranchOp::Step { io }),
+        1 => (1u16..300).prop_map(|secs| BranchOp::Wait { secs }),
+        1 => Just(BranchOp::RacedStep),
+        1 => Just(BranchOp::DroppedWait),
+    ]
+}
+
+/// A branch of one to three operations, in a child context or not.
+pub fn branch() -> impl Strategy<Value = Branch> {
+    (prop::collection::vec(branch_op(), 1..4), any::<bool>())
+        .prop_map(|(ops, child)| Branch { ops, child })
+}
+
+/// The tag the step at `(branch, index)` returns.
+pub fn tag(branch: usize, index: usize) -> String {
+    format!("b{branch}.{index}")
+}
