@@ -3,20 +3,29 @@
 use std::any::Any;
 use std::fmt::{Debug, Display};
 
-use durable_proto::{ErrorObject, ExecutionError};
+use durable_proto::{ErrorObject, ExecutionError, OperationType};
+
+use crate::failure::OperationFailure;
 
 /// An error from a durable operation.
 ///
 /// In async handlers only the catchable variants reach user code; suspension and fatal
 /// engine errors are handled by the driver and never surface here.
+///
+/// A failure has one variant per operation kind, each carrying an [`OperationFailure`]:
+/// the operation's id and name, the recorded error object (type, message, data, stack
+/// trace; identical on every replay) and, for a failure decided in this invocation, the
+/// original Rust error ([`OperationFailure::downcast_ref`], also reachable through
+/// [`std::error::Error::source`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DurableError {
-    /// An operation failed for good: a step whose retries are exhausted (or that was not
-    /// retried), a child context whose function returned an error. Carries the recorded
-    /// error object (type, message, data, stack trace), identical on every replay.
-    #[error("operation failed: {}: {}", .0.type_name(), .0.message())]
-    OperationFailed(ErrorObject),
+    /// A step failed for good: its retries are exhausted, or its error was not retried.
+    #[error(transparent)]
+    StepFailed(OperationFailure),
+    /// A child context's function returned an error (or panicked).
+    #[error(transparent)]
+    ChildContextFailed(OperationFailure),
     /// A value could not be serialized for checkpointing, or a recorded value could not be
     /// read back as the requested type.
     #[error("serialization error for operation {operation_id}: {message}")]
@@ -41,19 +50,30 @@ pub enum DurableError {
 }
 
 impl DurableError {
-    /// The error user code sees for an operation that finished with `error` (recorded, or
-    /// decided in this invocation): a value the SDK could not serialize is a
+    /// The error user code sees for an operation of `kind` that finished with `failure`
+    /// (recorded, or decided in this invocation): a value the SDK could not serialize is a
     /// [`Serialization`](DurableError::Serialization) error naming the operation, anything
-    /// else an [`OperationFailed`](DurableError::OperationFailed) carrying the recorded error. Both
-    /// are the same on every replay.
-    pub fn from_failure(operation_id: String, error: ErrorObject) -> Self {
-        if error.type_name() == durable_proto::SERIALIZATION_ERROR_TYPE {
+    /// else the kind's failure variant. Both are the same on every replay.
+    pub(crate) fn from_failure(kind: &OperationType, failure: OperationFailure) -> Self {
+        if failure.error_type() == durable_proto::SERIALIZATION_ERROR_TYPE {
             return Self::Serialization {
-                operation_id,
-                message: error.message().to_owned(),
+                operation_id: failure.operation_id().to_owned(),
+                message: failure.message().to_owned(),
             };
         }
-        Self::OperationFailed(error)
+        match kind {
+            OperationType::Context => Self::ChildContextFailed(failure),
+            // Every other kind that can fail today is a step; a new kind adds its variant.
+            _ => Self::StepFailed(failure),
+        }
+    }
+
+    /// The failure, for any operation kind's failure variant.
+    pub fn failure(&self) -> Option<&OperationFailure> {
+        match self {
+            Self::StepFailed(f) | Self::ChildContextFailed(f) => Some(f),
+            _ => None,
+        }
     }
 
     /// The structured data a failed step recorded ([`StepError::with_data`]), read as `T`:
@@ -61,33 +81,33 @@ impl DurableError {
     pub fn error_data<T: serde::de::DeserializeOwned>(
         &self,
     ) -> Option<Result<T, serde_json::Error>> {
-        match self {
-            Self::OperationFailed(e) => e.error_data.as_deref().map(serde_json::from_str),
-            _ => None,
-        }
+        let data = self.failure()?.error().error_data.as_deref()?;
+        Some(serde_json::from_str(data))
     }
 
     /// A stable code for this kind of error.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::OperationFailed(_) => "DT-E001",
+            Self::StepFailed(_) => "DT-E001",
             Self::Serialization { .. } => "DT-E002",
             Self::InvalidArgument(_) => "DT-E003",
             Self::Suspended => "DT-E004",
             Self::Closing(_) => "DT-E005",
+            Self::ChildContextFailed(_) => "DT-E006",
         }
     }
 
     /// Whether this is a failure recorded for a value of error type `E`, matched by
     /// [`readable_type_name`] (so it works on replay, where the original value is gone).
     pub fn is_failure_of<E: 'static>(&self) -> bool {
-        matches!(self, Self::OperationFailed(e) if e.type_name() == readable_type_name::<E>())
+        self.failure()
+            .is_some_and(|f| f.error_type() == readable_type_name::<E>())
     }
 
     /// The wire error this error records as.
     pub fn to_error_object(&self) -> ErrorObject {
         match self {
-            Self::OperationFailed(e) => e.clone(),
+            Self::StepFailed(f) | Self::ChildContextFailed(f) => f.error().clone(),
             Self::Serialization { .. } => ErrorObject::new("SerializationError", self.to_string()),
             Self::InvalidArgument(e) => ErrorObject::new(e.error_type(), e.to_string()),
             Self::Suspended | Self::Closing(_) => {
@@ -173,6 +193,16 @@ impl StepError {
     /// The wire form.
     pub fn to_error_object(&self) -> ErrorObject {
         self.object.clone()
+    }
+
+    /// The wire form and the original error.
+    pub(crate) fn into_parts(
+        self,
+    ) -> (
+        ErrorObject,
+        Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) {
+        (self.object, self.source)
     }
 }
 
@@ -307,17 +337,15 @@ mod tests {
         assert_eq!(inner().type_name(), "Local");
         let policy = durable_proto::RetryPolicy::default().retry_if_error_type("Generic");
         assert!(policy.is_retryable(&error_object_of(&Generic(1u8))));
-        assert!(
-            DurableError::OperationFailed(error_object_of(&PaymentDeclined))
-                .is_failure_of::<PaymentDeclined>()
-        );
+        let failure = OperationFailure::new("1", None, error_object_of(&PaymentDeclined));
+        assert!(DurableError::StepFailed(failure).is_failure_of::<PaymentDeclined>());
     }
 
     #[test]
     fn recorded_errors_pass_through_unchanged() {
         let original = ErrorObject::new("Boom", "x");
         assert_eq!(error_object_of(&original), original);
-        let step = DurableError::OperationFailed(original.clone());
+        let step = DurableError::StepFailed(OperationFailure::new("1", None, original.clone()));
         assert_eq!(error_object_of(&step), original);
     }
 }

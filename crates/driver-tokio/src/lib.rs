@@ -5,6 +5,7 @@ mod client;
 mod context;
 mod driver;
 mod error;
+mod failure;
 mod logging;
 mod ops;
 mod panic;
@@ -26,6 +27,7 @@ pub use durable_proto::{
     RngCore, StepSemantics,
 };
 pub use error::{error_object_of, readable_type_name, DurableError, StepError};
+pub use failure::OperationFailure;
 /// The Lambda runtime's error type, what `main` returns (`Result<(), LambdaError>`).
 pub use lambda_runtime::Error as LambdaError;
 pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};

@@ -56,7 +56,7 @@ async fn program(
                     .await;
                 out.push(match r {
                     Ok(v) => v,
-                    Err(DurableError::OperationFailed(e)) => format!("failed: {}", e.message()),
+                    Err(DurableError::StepFailed(e)) => format!("failed: {}", e.message()),
                     Err(other) => return Err(other),
                 });
             }

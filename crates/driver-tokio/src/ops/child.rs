@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::context::{DurableContext, Shared};
 use crate::error::{error_object_of, DurableError};
+use crate::failure::source_of;
 use crate::ops::step::{decode, value_outcome};
 use crate::ops::{or_park, refusal, Interrupt, ReleaseGuard};
 use crate::panic::{catch_panic, CatchPanic};
@@ -138,7 +139,7 @@ impl ChildCall {
         match std::mem::replace(&mut self.start, Err(Interrupt::Blocked)) {
             Err(e) => Err(e),
             Ok(ContextStart::Done { op, result }) => {
-                decode(shared, op, serdes, result).map(ChildEntered::Done)
+                decode(shared, op, serdes, result, None).map(ChildEntered::Done)
             }
             Ok(ContextStart::Run { op, child }) => {
                 shared.lock().exec.activate(op);
@@ -162,6 +163,7 @@ impl ChildCall {
         E: Display + Debug + 'static,
     {
         let shared = &self.shared;
+        let mut source = None;
         let outcome = match result {
             Err(panic) => StepOutcome::Error(panic),
             Ok(Ok(value)) => value_outcome(serdes, &value),
@@ -172,13 +174,15 @@ impl ChildCall {
                 {
                     return Err(Interrupt::Blocked);
                 }
-                StepOutcome::Error(error_object_of(&e))
+                let object = error_object_of(&e);
+                source = source_of(e);
+                StepOutcome::Error(object)
             }
         };
         let recorded = shared.lock().exec.handle_context_outcome(op, outcome);
         shared.changed.notify_one();
         // The engine hands back the value itself, also when it was too large to record.
-        decode(shared, op, serdes, recorded.map_err(refusal)?)
+        decode(shared, op, serdes, recorded.map_err(refusal)?, source)
     }
 }
 

@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use crate::context::{DurableContext, Shared, StepContext};
 use crate::error::{DurableError, StepError};
+use crate::failure::{ErrorSource, OperationFailure};
 use crate::ops::{or_park, refusal, InBody, Interrupt, ReleaseGuard};
 use crate::panic::{catch_panic, CatchPanic};
 use crate::serdes::{Json, Serdes};
@@ -233,7 +234,7 @@ impl<T> StepCall<T> {
         match start {
             Err(e) => Err(e),
             Ok(StepStart::Done { op, result }) => {
-                decode(shared, op, &*self.config.serdes, result).map(Entered::Done)
+                decode(shared, op, &*self.config.serdes, result, None).map(Entered::Done)
             }
             Ok(StepStart::Run { op, wait_for, .. }) => Ok(Entered::Run { op, wait_for }),
             Ok(_) => Err(Interrupt::Blocked),
@@ -264,11 +265,16 @@ impl<T> StepCall<T> {
         op: OperationHandle,
         result: Result<Result<T, StepError>, durable_proto::ErrorObject>,
     ) -> Result<T, Interrupt> {
+        let mut source = None;
         let outcome = match result {
             // A panicking body is a failed attempt like any other.
             Err(panic) => StepOutcome::Error(panic),
             Ok(Ok(value)) => value_outcome(&*self.config.serdes, &value),
-            Ok(Err(e)) => StepOutcome::Error(e.to_error_object()),
+            Ok(Err(e)) => {
+                let (object, original) = e.into_parts();
+                source = original.map(ErrorSource::from);
+                StepOutcome::Error(object)
+            }
         };
         let shared = &self.shared;
         let end = shared
@@ -277,7 +283,7 @@ impl<T> StepCall<T> {
             .handle_step_outcome(op, outcome, &*self.config.strategy);
         shared.changed.notify_one();
         match end.map_err(refusal)? {
-            StepEnd::Done(result) => decode(shared, op, &*self.config.serdes, result),
+            StepEnd::Done(result) => decode(shared, op, &*self.config.serdes, result, source),
             _ => Err(Interrupt::Blocked),
         }
     }
@@ -305,29 +311,26 @@ pub(crate) fn value_outcome<T>(serdes: &dyn Serdes<T>, value: &T) -> StepOutcome
 }
 
 /// Hands a finished operation's result to user code: the value deserialized with
-/// `serdes` (also on the first run, so it sees what a replay will see), or its error.
+/// `serdes` (also on the first run, so it sees what a replay will see), or its error with
+/// `source`, the original Rust error when the failure was decided in this invocation.
 pub(crate) fn decode<T>(
     shared: &Shared,
     op: durable_proto::OperationHandle,
     serdes: &dyn Serdes<T>,
     result: OperationResult,
+    source: Option<ErrorSource>,
 ) -> Result<T, Interrupt> {
     // The identity is looked up only for an error: replay decodes every operation.
-    let names = || {
-        let g = shared.lock();
-        g.exec
-            .identity(op)
-            .map_or((String::new(), String::new()), |i| {
-                (i.id.clone(), i.label().to_owned())
-            })
-    };
+    let identity = || shared.lock().exec.identity(op).cloned();
     match result {
         Ok(text) => serdes
             .deserialize(text.as_deref().unwrap_or("null"))
             .map_err(|message| {
-                let (id, label) = names();
+                let identity = identity();
+                let id = identity.as_ref().map_or("", |i| i.id.as_str());
+                let label = identity.as_ref().map_or("", |i| i.label());
                 Interrupt::User(DurableError::Serialization {
-                    operation_id: id.clone(),
+                    operation_id: id.to_owned(),
                     message: format!(
                         "the recorded value of operation {label:?} (id {id}) cannot be read as \
                          {}: {message}. If the code changed this operation's type, ship the \
@@ -336,6 +339,14 @@ pub(crate) fn decode<T>(
                     ),
                 })
             }),
-        Err(e) => Err(Interrupt::User(DurableError::from_failure(names().0, e))),
+        Err(e) => {
+            let identity = identity();
+            let (id, name, kind) = match identity {
+                Some(i) => (i.id, i.name, i.operation_type),
+                None => (String::new(), None, durable_proto::OperationType::Step),
+            };
+            let failure = OperationFailure::new(id, name, e).with_shared_source(source);
+            Err(Interrupt::User(DurableError::from_failure(&kind, failure)))
+        }
     }
 }

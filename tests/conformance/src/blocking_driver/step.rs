@@ -138,7 +138,7 @@ fn replay_rethrows_failed(_: Value, ctx: &DurableContext) -> Result<String, Dura
         .run();
     let caught = match outcome {
         Ok(value) => value,
-        Err(DurableError::OperationFailed(error)) => format!("caught {}", error.type_name()),
+        Err(DurableError::StepFailed(failure)) => format!("caught {}", failure.error_type()),
         Err(other) => return Err(other),
     };
     ctx.wait("pause", Duration::from_secs(1))?;
@@ -258,7 +258,7 @@ fn error_caught(_: Value, ctx: &DurableContext) -> Result<String, DurableError> 
         .run();
     let value = match primary {
         Ok(value) => value,
-        Err(DurableError::OperationFailed(_)) => "fallback".to_owned(),
+        Err(DurableError::StepFailed(_)) => "fallback".to_owned(),
         Err(other) => return Err(other),
     };
     ctx.step("finish", |_| Ok(format!("{value}_result"))).run()

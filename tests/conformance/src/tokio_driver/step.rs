@@ -136,7 +136,7 @@ async fn replay_rethrows_failed(_: Value, ctx: DurableContext) -> Result<String,
         .await;
     let caught = match outcome {
         Ok(value) => value,
-        Err(DurableError::OperationFailed(error)) => format!("caught {}", error.type_name()),
+        Err(DurableError::StepFailed(failure)) => format!("caught {}", failure.error_type()),
         Err(other) => return Err(other),
     };
     ctx.wait("pause", Duration::from_secs(1)).await?;
@@ -263,7 +263,7 @@ async fn error_caught(_: Value, ctx: DurableContext) -> Result<String, DurableEr
         .await;
     let value = match primary {
         Ok(value) => value,
-        Err(DurableError::OperationFailed(_)) => "fallback".to_owned(),
+        Err(DurableError::StepFailed(_)) => "fallback".to_owned(),
         Err(other) => return Err(other),
     };
     ctx.step("finish", |_| async move { Ok(format!("{value}_result")) })
