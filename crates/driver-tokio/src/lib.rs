@@ -6,14 +6,12 @@ mod context;
 mod driver;
 mod error;
 mod failure;
+mod future;
 mod logging;
 mod ops;
 mod panic;
 mod runtime;
 mod serdes;
-
-use std::future::Future;
-use std::pin::Pin;
 
 pub use aws::LambdaClient;
 pub use client::{BoxFuture, CheckpointClient};
@@ -28,6 +26,7 @@ pub use durable_proto::{
 };
 pub use error::{error_object_of, readable_type_name, DurableError, StepError};
 pub use failure::OperationFailure;
+pub use future::OperationFuture;
 /// The Lambda runtime's error type, what `main` returns (`Result<(), LambdaError>`).
 pub use lambda_runtime::Error as LambdaError;
 pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};
@@ -37,10 +36,6 @@ pub use ops::wait::Wait;
 pub use panic::PANIC_ERROR_TYPE;
 pub use runtime::{outcome_to_response, run, run_with_client};
 pub use serdes::{serdes_fn, FnSerdes, Json, Serdes};
-
-/// A boxed operation future.
-pub type OperationFuture<'c, T> =
-    Pin<Box<dyn Future<Output = Result<T, DurableError>> + Send + 'c>>;
 
 /// What the blocking front end (`durable-blocking`) builds on: the operations' shared
 /// cores. Not a stable API.

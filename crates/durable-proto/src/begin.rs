@@ -96,6 +96,8 @@ impl Execution {
                 return Err(e);
             }
         };
+        // The payloads are moved out of the record, not copied: nothing reads a claimed
+        // record's result or error again, and a long replay would copy every one of them.
         let record = claim
             .record
             .map_or_else(RecordView::default, |r| RecordView {
@@ -103,14 +105,14 @@ impl Execution {
                 attempt: r.step_details.as_ref().map_or(0, |d| d.attempt),
                 result: r
                     .step_details
-                    .as_ref()
-                    .and_then(|d| d.result.clone())
-                    .or_else(|| r.context_details.as_ref().and_then(|d| d.result.clone())),
+                    .as_mut()
+                    .and_then(|d| d.result.take())
+                    .or_else(|| r.context_details.as_mut().and_then(|d| d.result.take())),
                 error: r
                     .step_details
-                    .as_ref()
-                    .and_then(|d| d.error.clone())
-                    .or_else(|| r.context_details.as_ref().and_then(|d| d.error.clone())),
+                    .as_mut()
+                    .and_then(|d| d.error.take())
+                    .or_else(|| r.context_details.as_mut().and_then(|d| d.error.take())),
                 replay_children: r
                     .context_details
                     .as_ref()

@@ -52,7 +52,9 @@ pub(crate) struct Request<'a> {
 pub(crate) struct Claim<'j> {
     pub(crate) id: String,
     pub(crate) parent_id: Option<String>,
-    pub(crate) record: Option<&'j Operation>,
+    /// The record, lent mutably so the claimer can move the payloads out: a claimed record's
+    /// result and error are read once, by the claim.
+    pub(crate) record: Option<&'j mut Operation>,
 }
 
 #[derive(Debug)]
@@ -203,13 +205,13 @@ impl Journal {
         let record = self
             .index
             .find(&self.records, &id)
-            .map(|pos| &self.records[pos]);
+            .map(|pos| &mut self.records[pos]);
         // Replay in this context ends at the first operation that is not finished on record,
         // or once every recorded operation of the context has been asked for.
         context.replaying = context.replaying
             && context.started < context.prior
-            && record.is_some_and(|r| r.status.is_terminal());
-        if let Some(rec) = record {
+            && record.as_ref().is_some_and(|r| r.status.is_terminal());
+        if let Some(rec) = record.as_deref() {
             // A record without a sub-type predates sub-types; type, name and parent still
             // have to match.
             let matches = rec.operation_type == request.operation_type

@@ -59,7 +59,10 @@ where
     fn into_future(self) -> Self::IntoFuture {
         let mut call = ChildCall::begin(self.ctx, self.name.as_deref());
         let (function, serdes) = (self.function, self.serdes);
-        Box::pin(async move { or_park(call.run(function, &*serdes).await).await })
+        if let Some(result) = call.finished_on_record(&*serdes) {
+            return OperationFuture::decided(result);
+        }
+        OperationFuture::pending(async move { or_park(call.run(function, &*serdes).await).await })
     }
 }
 
@@ -131,6 +134,21 @@ impl ChildCall {
         };
         let result = catch_panic(|| function(child));
         self.finish(op, result, serdes)
+    }
+
+    /// The recorded result, when the context finished on record (its function does not run).
+    pub fn finished_on_record<T>(
+        &mut self,
+        serdes: &dyn Serdes<T>,
+    ) -> Option<Result<T, Interrupt>> {
+        if !matches!(self.start, Ok(ContextStart::Done { .. })) {
+            return None;
+        }
+        match self.enter(serdes) {
+            Ok(ChildEntered::Done(value)) => Some(Ok(value)),
+            Err(e) => Some(Err(e)),
+            Ok(ChildEntered::Run(..)) => None,
+        }
     }
 
     /// User code awaits the context: its recorded result, or the context to run in.

@@ -1,7 +1,7 @@
 //! Steps: the builder user code awaits, and the core both front ends run.
 
 use std::future::{Future, IntoFuture};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use durable_proto::{
     OperationHandle, OperationResult, RetryPolicy, RetryStrategy, StepEnd, StepOutcome,
@@ -71,10 +71,16 @@ pub struct StepConfig<T> {
 
 impl<T: Serialize + DeserializeOwned + 'static> Default for StepConfig<T> {
     fn default() -> Self {
+        // Shared, so that a step with the defaults allocates nothing for them: a replay
+        // creates one configuration per step.
+        static STRATEGY: OnceLock<Arc<RetryPolicy>> = OnceLock::new();
+        static JSON: OnceLock<Arc<Json>> = OnceLock::new();
         Self {
-            strategy: Arc::new(RetryPolicy::default()),
+            strategy: STRATEGY
+                .get_or_init(|| Arc::new(RetryPolicy::default()))
+                .clone(),
             semantics: StepSemantics::AtLeastOncePerRetry,
-            serdes: Arc::new(Json),
+            serdes: JSON.get_or_init(|| Arc::new(Json)).clone(),
         }
     }
 }
@@ -105,9 +111,12 @@ where
         // The id is claimed now, in program order; the guard releases the step if the
         // future is dropped, even before its first poll.
         let mut call = StepCall::begin(self.ctx, self.name, self.config);
+        if let Some(result) = call.finished_on_record() {
+            return OperationFuture::decided(result);
+        }
         let body = self.body;
         // `call` (and its release guard) lives as long as the future, parked or not.
-        Box::pin(async move { or_park(call.run(body).await).await })
+        OperationFuture::pending(async move { or_park(call.run(body).await).await })
     }
 }
 
@@ -211,6 +220,18 @@ impl<T> StepCall<T> {
         let result = span.in_scope(|| catch_panic(|| body(&step_ctx)));
         shared.lock().exec.leave_body(op);
         self.finish(op, result)
+    }
+
+    /// The recorded result, when the step finished on record (nothing to run or await).
+    pub fn finished_on_record(&mut self) -> Option<Result<T, Interrupt>> {
+        if !matches!(self.start, Ok(StepStart::Done { .. })) {
+            return None;
+        }
+        match self.enter() {
+            Ok(Entered::Done(value)) => Some(Ok(value)),
+            Err(e) => Some(Err(e)),
+            Ok(Entered::Run { .. }) => None,
+        }
     }
 
     /// User code awaits the step: its recorded result, or the body to run.

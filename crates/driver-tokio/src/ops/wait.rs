@@ -35,8 +35,11 @@ impl<'c> IntoFuture for Wait<'c> {
 
     fn into_future(self) -> Self::IntoFuture {
         let mut call = WaitCall::begin(self.ctx, &self.name, self.duration);
+        if call.elapsed_on_record() {
+            return OperationFuture::decided(call.result());
+        }
         // `call` (and its release guard) lives as long as the future, parked or not.
-        Box::pin(async move { or_park(call.result()).await })
+        OperationFuture::pending(async move { or_park(call.result()).await })
     }
 }
 
@@ -67,6 +70,11 @@ impl WaitCall {
             start,
             _guard: op.map(|op| ReleaseGuard::new(shared.clone(), op)),
         }
+    }
+
+    /// Whether the wait is over already (nothing to await).
+    pub fn elapsed_on_record(&self) -> bool {
+        matches!(self.start, Ok(WaitStart::Elapsed { .. }))
     }
 
     /// `Ok` once the wait is over; [`Interrupt::Blocked`] while its timer runs. Keep the
