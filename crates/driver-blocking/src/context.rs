@@ -4,7 +4,9 @@
 use std::fmt::{Debug, Display};
 use std::time::Duration;
 
-use durable_tokio::front::{self, ChildCall, Interrupt, StepCall, StepConfig, WaitCall};
+use durable_tokio::front::{
+    self, CallbackCall, CallbackConfig, ChildCall, Interrupt, StepCall, StepConfig, WaitCall,
+};
 use durable_tokio::{DurableError, Json, Logger, Serdes, StepContext, StepError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -87,6 +89,21 @@ impl DurableContext {
         self.finish(result)
     }
 
+    /// Creates a callback for an external system; configure it like the async one and
+    /// finish with [`run`](CreateCallback::run), which returns the [`Callback`] holding the
+    /// id (one round trip for a new callback). [`Callback::result`] returns what the
+    /// external system sent, or [`DurableError::Suspended`] until it has (return that from
+    /// the handler; the service invokes the function again when the callback completes).
+    pub fn create_callback<T>(&self, name: &str) -> CreateCallback<'_, T>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
+        CreateCallback {
+            ctx: self,
+            config: CallbackConfig::new(Some(name)),
+        }
+    }
+
     /// A child context: runs `function` with a context of its own id space and
     /// checkpoints its result as one CONTEXT operation; on replay a finished child returns
     /// its recorded result without running `function`.
@@ -149,5 +166,59 @@ where
         let mut call = StepCall::begin(&ctx.inner, name, config);
         let result = call.run_blocking(&ctx.runtime, body);
         ctx.finish(result)
+    }
+}
+
+/// A callback being configured; [`run`](CreateCallback::run) it to create it.
+#[must_use = "a callback is not created until run"]
+pub struct CreateCallback<'c, T> {
+    ctx: &'c DurableContext,
+    config: CallbackConfig<T>,
+}
+
+impl<T> CreateCallback<'_, T> {
+    durable_tokio::callback_builder_methods!();
+}
+
+impl<'c, T> CreateCallback<'c, T> {
+    /// Creates the callback (or finds it on record) and returns it with its id.
+    pub fn run(self) -> Result<Callback<'c, T>, DurableError> {
+        let ctx = self.ctx;
+        let mut call = CallbackCall::begin(&ctx.inner, self.config);
+        let id = match call.recorded_id() {
+            Some(id) => Ok(id),
+            None => ctx.runtime.block_on(call.id()),
+        };
+        let id = ctx.finish(id)?;
+        Ok(Callback { ctx, id, call })
+    }
+}
+
+/// A created callback: give [`id`](Callback::id) to the external system, then call
+/// [`result`](Callback::result).
+pub struct Callback<'c, T> {
+    ctx: &'c DurableContext,
+    id: String,
+    call: CallbackCall<T>,
+}
+
+impl<T> Debug for Callback<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Callback")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Callback<'_, T> {
+    /// The service-issued callback id (the same on every replay).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// What the external system sent; [`DurableError::Suspended`] while it has not.
+    pub fn result(mut self) -> Result<T, DurableError> {
+        let result = self.call.result();
+        self.ctx.finish(result)
     }
 }

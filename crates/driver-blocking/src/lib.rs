@@ -13,7 +13,7 @@
 mod context;
 mod driver;
 
-pub use context::{DurableContext, Step};
+pub use context::{Callback, CreateCallback, DurableContext, Step};
 pub use driver::{handle, handle_async, run, run_with_client};
 /// The engine crate, for lower-level access (wire types, the engine itself).
 pub use durable_proto as proto;
@@ -22,7 +22,7 @@ pub use durable_proto::InvocationOutcome;
 pub use durable_tokio::LambdaError;
 pub use durable_tokio::{
     retry_fn, serdes_fn, Backoff, CheckpointClient, DurableError, ErrorObject, ExecutionConfig,
-    FnRetryStrategy, FnSerdes, Jitter, Json, LambdaClient, Logger, Options, RetryConfigError,
-    RetryDecision, RetryPolicy, RetryStrategy, RngCore, Serdes, StepContext, StepError,
-    StepSemantics,
+    FnRetryStrategy, FnSerdes, Jitter, Json, LambdaClient, Logger, OperationFailure, Options,
+    RetryConfigError, RetryDecision, RetryPolicy, RetryStrategy, RngCore, Serdes, StepContext,
+    StepError, StepSemantics,
 };

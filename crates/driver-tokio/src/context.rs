@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{watch, Notify};
 
+use crate::ops::callback::CreateCallback;
 use crate::ops::child::ChildContext;
 use crate::ops::step::{Step, StepConfig};
 use crate::ops::wait::Wait;
@@ -58,11 +59,17 @@ impl Shared {
     /// Waits until `ticket` is acknowledged, or the invocation is ending (then the engine
     /// refuses to start the body).
     pub(crate) async fn wait_acknowledged(&self, ticket: FlushTicket) {
+        self.wait_until(|exec| exec.is_acknowledged(ticket)).await;
+    }
+
+    /// Waits until `ready` holds after a service call completed, or the invocation is
+    /// ending.
+    pub(crate) async fn wait_until(&self, mut ready: impl FnMut(&Execution) -> bool) {
         let mut acks = self.acked.subscribe();
         loop {
             {
                 let inner = self.lock();
-                if inner.exec.is_acknowledged(ticket) || inner.exec.is_closing() {
+                if ready(&inner.exec) || inner.exec.is_closing() {
                     return;
                 }
             }
@@ -257,6 +264,42 @@ impl DurableContext {
     /// (500 ms waits 1 s); zero and more than 366 days are refused.
     pub fn wait(&self, name: &str, duration: Duration) -> Wait<'_> {
         Wait::new(self, name, duration)
+    }
+
+    /// Creates a callback for an external system: await the builder for a
+    /// [`Callback`](crate::Callback) whose [`id`](crate::Callback::id) you hand to that
+    /// system, then await the callback for the result it sends with
+    /// `SendDurableExecutionCallbackSuccess` (deserialized as `T`; JSON by default). A
+    /// failure it sends, the overall timeout and the heartbeat timeout are
+    /// [`DurableError::CallbackFailed`], [`CallbackTimedOut`](DurableError::CallbackTimedOut)
+    /// and [`CallbackHeartbeatTimedOut`](DurableError::CallbackHeartbeatTimedOut).
+    ///
+    /// Creating costs one round trip (the service issues the id); waiting for the result
+    /// suspends the invocation until the callback completes.
+    ///
+    /// ```no_run
+    /// # async fn notify_approver(_id: &str) {}
+    /// # async fn demo(ctx: durable_tokio::DurableContext) -> Result<(), durable_tokio::DurableError> {
+    /// use std::time::Duration;
+    ///
+    /// let approval = ctx
+    ///     .create_callback::<bool>("approval")
+    ///     .timeout(Duration::from_secs(2 * 86_400))
+    ///     .await?;
+    /// let id = approval.id().to_owned();
+    /// ctx.step("ask", move |_| async move {
+    ///     notify_approver(&id).await;
+    ///     Ok(())
+    /// })
+    /// .await?;
+    /// let approved: bool = approval.await?;
+    /// # let _ = approved; Ok(()) }
+    /// ```
+    pub fn create_callback<T>(&self, name: &str) -> CreateCallback<'_, T>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        CreateCallback::new(self, Some(name))
     }
 
     /// A child context: runs `function` with a context of its own id space and

@@ -26,6 +26,15 @@ pub enum DurableError {
     /// A child context's function returned an error (or panicked).
     #[error(transparent)]
     ChildContextFailed(OperationFailure),
+    /// The external system completed a callback with a failure.
+    #[error(transparent)]
+    CallbackFailed(OperationFailure),
+    /// A callback's overall timeout elapsed before the external system completed it.
+    #[error(transparent)]
+    CallbackTimedOut(OperationFailure),
+    /// A callback's heartbeat timeout elapsed without a heartbeat.
+    #[error(transparent)]
+    CallbackHeartbeatTimedOut(OperationFailure),
     /// A value could not be serialized for checkpointing, or a recorded value could not be
     /// read back as the requested type.
     #[error("serialization error for operation {operation_id}: {message}")]
@@ -71,7 +80,11 @@ impl DurableError {
     /// The failure, for any operation kind's failure variant.
     pub fn failure(&self) -> Option<&OperationFailure> {
         match self {
-            Self::StepFailed(f) | Self::ChildContextFailed(f) => Some(f),
+            Self::StepFailed(f)
+            | Self::ChildContextFailed(f)
+            | Self::CallbackFailed(f)
+            | Self::CallbackTimedOut(f)
+            | Self::CallbackHeartbeatTimedOut(f) => Some(f),
             _ => None,
         }
     }
@@ -94,6 +107,9 @@ impl DurableError {
             Self::Suspended => "DT-E004",
             Self::Closing(_) => "DT-E005",
             Self::ChildContextFailed(_) => "DT-E006",
+            Self::CallbackFailed(_) => "DT-E007",
+            Self::CallbackTimedOut(_) => "DT-E008",
+            Self::CallbackHeartbeatTimedOut(_) => "DT-E009",
         }
     }
 
@@ -107,7 +123,11 @@ impl DurableError {
     /// The wire error this error records as.
     pub fn to_error_object(&self) -> ErrorObject {
         match self {
-            Self::StepFailed(f) | Self::ChildContextFailed(f) => f.error().clone(),
+            Self::StepFailed(f)
+            | Self::ChildContextFailed(f)
+            | Self::CallbackFailed(f)
+            | Self::CallbackTimedOut(f)
+            | Self::CallbackHeartbeatTimedOut(f) => f.error().clone(),
             Self::Serialization { .. } => ErrorObject::new("SerializationError", self.to_string()),
             Self::InvalidArgument(e) => ErrorObject::new(e.error_type(), e.to_string()),
             Self::Suspended | Self::Closing(_) => {

@@ -190,6 +190,8 @@ impl Execution {
                 self.transition(op, other);
             }
         }
+        // A callback whose acknowledgement arrived before it was awaited.
+        self.promote_recorded();
     }
 
     /// The user code dropped an operation (its future, or its handle in a blocking front

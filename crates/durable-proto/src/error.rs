@@ -129,6 +129,25 @@ pub enum ExecutionError {
         /// The name of the refused operation.
         name: Option<String>,
     },
+    /// A recorded operation lacks a field the service always sets for its type.
+    #[error("operation {id} is malformed: {what}; the history is not from the durable-execution service or is corrupt")]
+    MalformedRecord {
+        /// The operation id.
+        id: String,
+        /// What is missing.
+        what: &'static str,
+    },
+    /// A timeout is zero or above 366 days.
+    #[error(
+        "invalid {what} of {millis} ms: timeouts are whole seconds, rounded up, from 1 second \
+         to 31,622,400 seconds (366 days); leave it unset for none"
+    )]
+    InvalidTimeout {
+        /// Which timeout (`callback timeout`, `heartbeat timeout`).
+        what: &'static str,
+        /// The requested duration in milliseconds.
+        millis: u128,
+    },
     /// The execution already reached its outcome in this invocation; no more operations run.
     #[error("the invocation has already reached its outcome; no further operations run")]
     Closed,
@@ -154,6 +173,8 @@ impl ExecutionError {
             Self::Internal { .. } => "DP-X008",
             Self::OperationInsideStep { .. } => "DP-X009",
             Self::TimingDependentId { .. } => "DP-X010",
+            Self::MalformedRecord { .. } => "DP-X011",
+            Self::InvalidTimeout { .. } => "DP-X012",
         }
     }
 
@@ -163,7 +184,9 @@ impl ExecutionError {
     pub fn is_invalid_argument(&self) -> bool {
         matches!(
             self,
-            Self::InvalidName { .. } | Self::InvalidWaitDuration { .. }
+            Self::InvalidName { .. }
+                | Self::InvalidWaitDuration { .. }
+                | Self::InvalidTimeout { .. }
         )
     }
 
@@ -172,7 +195,10 @@ impl ExecutionError {
         match self {
             Self::NonDeterminism { .. } => "NonDeterministicExecutionError",
             Self::MissingExecutionOperation { .. } => "InvalidInvocationInput",
-            Self::InvalidName { .. } | Self::InvalidWaitDuration { .. } => "ValidationError",
+            Self::InvalidName { .. }
+            | Self::InvalidWaitDuration { .. }
+            | Self::InvalidTimeout { .. } => "ValidationError",
+            Self::MalformedRecord { .. } => "InvalidOperationRecord",
             Self::UnsupportedStatus { .. } => "UnsupportedOperationStatus",
             Self::Misuse { .. } | Self::Internal { .. } => "DurableSdkInternalError",
             Self::Closed => "ExecutionClosed",

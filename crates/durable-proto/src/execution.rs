@@ -132,6 +132,8 @@ pub struct Execution {
     pub(crate) in_body: Option<OperationHandle>,
     /// Operations that wait on the service and whose pending record has not arrived yet.
     pub(crate) awaiting_record: Vec<OperationHandle>,
+    /// Callbacks whose id user code waits for (see `promote_recorded`).
+    pub(crate) wanting_record: Vec<OperationHandle>,
 }
 
 impl Execution {
@@ -172,6 +174,7 @@ impl Execution {
             rng,
             in_body: None,
             awaiting_record: Vec::new(),
+            wanting_record: Vec::new(),
         };
         if execution.next_marker.is_none() {
             execution.finish_loading();
@@ -396,6 +399,11 @@ impl Execution {
         !self.awaiting_record.is_empty()
     }
 
+    /// Whether a page of the last checkpoint response is still to be read (or being read).
+    pub(crate) fn response_pages_left(&self) -> bool {
+        self.response_marker.is_some() || self.in_flight == Some(InFlight::ResponsePage)
+    }
+
     /// A blocked operation the service has no pending record of, if any.
     fn unrecorded_blocked(&self) -> Option<&OperationIdentity> {
         self.table
@@ -473,6 +481,7 @@ impl Execution {
                 self.in_flight = None;
                 self.journal.merge(page.operations);
                 self.response_marker = page.next_marker;
+                self.promote_recorded();
                 Ok(())
             }
             _ => Err(ExecutionError::Misuse {
@@ -500,6 +509,7 @@ impl Execution {
         // Further pages of this response are read with the new token, and only when an
         // operation needs a record from them (see `poll_response_page`).
         self.response_marker = state.next_marker.filter(|_| self.token.is_some());
+        self.promote_recorded();
         if self.token.is_none() && self.outbox.has_pending() {
             // Decided now rather than at the next request, so that a driver whose user code
             // is parked sees the outcome at once.
@@ -618,7 +628,7 @@ impl Execution {
         };
     }
 
-    fn fail_invocation(&mut self, error_type: &str, message: String) {
+    pub(crate) fn fail_invocation(&mut self, error_type: &str, message: String) {
         if matches!(self.phase, Phase::Done) {
             return;
         }

@@ -77,6 +77,7 @@
 
 mod api_failure;
 mod begin;
+mod callback;
 mod checkpoint;
 mod config;
 mod context;
@@ -94,6 +95,10 @@ mod wait;
 mod wire;
 
 pub use api_failure::{ApiFailure, FailureClass};
+pub use callback::{
+    CallbackEnd, CallbackFailure, CallbackFailureKind, CallbackRequest, CallbackStart,
+    CALLBACK_HEARTBEAT_ERROR_TYPE, CALLBACK_SUB_TYPE, CALLBACK_TIMEOUT_ERROR_TYPE,
+};
 pub use checkpoint::FlushTicket;
 pub use config::ExecutionConfig;
 pub use context::{ContextStart, CHILD_CONTEXT_SUB_TYPE};

@@ -63,6 +63,9 @@ pub enum OperationState {
     Running,
     /// A child context's function runs; its own operations decide progress.
     AwaitingChildren,
+    /// Acknowledged, but the record the service fills in (a callback's id) is on a response
+    /// page still to be read: progress, so the invocation does not suspend before it.
+    AwaitingRecord,
     /// Waiting for the service (a timer, a retry, a callback): cannot finish in this
     /// invocation.
     Blocked,
@@ -82,6 +85,7 @@ impl OperationState {
             Self::Done => 4,
             Self::Released => 5,
             Self::AwaitingChildren => 6,
+            Self::AwaitingRecord => 7,
         }
     }
 
@@ -108,7 +112,7 @@ pub(crate) struct Slot {
 #[derive(Debug, Default)]
 pub(crate) struct Table {
     slots: Vec<Slot>,
-    counts: [usize; 7],
+    counts: [usize; 8],
     /// Slots that were put in `AwaitingAck`, for promotion once the ticket is acknowledged
     /// (kept apart so an acknowledgement never scans the whole table).
     acks: Vec<OperationHandle>,
@@ -155,6 +159,7 @@ impl Table {
     pub(crate) fn progressing(&self) -> usize {
         self.counts[OperationState::Running.index()]
             + self.counts[OperationState::AwaitingAck(FlushTicket(0)).index()]
+            + self.counts[OperationState::AwaitingRecord.index()]
     }
 
     /// Operations blocked on the service.

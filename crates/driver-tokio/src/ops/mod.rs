@@ -5,6 +5,7 @@
 //! (the driver loop suspends or ends the invocation and drops the future), the blocking
 //! one returns [`DurableError::Suspended`] or [`DurableError::Closing`].
 
+pub(crate) mod callback;
 pub(crate) mod child;
 pub(crate) mod step;
 pub(crate) mod wait;

@@ -2,6 +2,7 @@
 //! loop and a tiny workflow API, so engine tests read as "history in → user code → updates
 //! out", with the service's own rules checking every request.
 
+mod callbacks;
 mod props;
 mod steps;
 mod termination;
@@ -165,6 +166,13 @@ impl FakeService {
         while self.svc.advance_to_next_timer(&self.arn).is_some() {}
     }
 
+    /// Completes callback `callback_id` with a failure, as an external system would.
+    pub(crate) fn send_callback_failure(&mut self, callback_id: &str, error: ErrorObject) {
+        self.svc
+            .send_callback_failure(callback_id, error)
+            .expect("the callback completes");
+    }
+
     /// The service's record of operation `id`.
     pub(crate) fn op(&self, id: &str) -> &Operation {
         self.svc
@@ -224,6 +232,11 @@ pub(crate) struct Ctx<'s> {
 }
 
 impl Ctx<'_> {
+    /// Makes every request the engine has now, as a driver loop would.
+    pub(crate) fn pump_now(&mut self) {
+        self.pump();
+    }
+
     fn pump(&mut self) {
         loop {
             if self.crashed || self.crash_after == Some(0) {

@@ -1,0 +1,286 @@
+//! Callbacks: an id for an external system, and a result it sends back through the
+//! service.
+
+use std::future::IntoFuture;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use durable_proto::{
+    CallbackEnd, CallbackFailureKind, CallbackRequest, CallbackStart, OperationHandle,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::context::{DurableContext, Shared};
+use crate::error::DurableError;
+use crate::failure::OperationFailure;
+use crate::ops::{or_park, refusal, Interrupt, ReleaseGuard};
+use crate::serdes::{Json, Serdes};
+use crate::OperationFuture;
+
+/// A callback being configured; await it for a [`Callback`] holding the callback id.
+///
+/// Creating a callback costs one round trip: the service issues the id when it records the
+/// callback.
+#[must_use = "a callback is not created until awaited"]
+pub struct CreateCallback<'c, T> {
+    ctx: &'c DurableContext,
+    config: CallbackConfig<T>,
+}
+
+/// How a callback is created and read: name, timeouts, deserializer.
+#[doc(hidden)]
+pub struct CallbackConfig<T> {
+    pub name: Option<String>,
+    pub timeout: Option<Duration>,
+    pub heartbeat_timeout: Option<Duration>,
+    pub serdes: Arc<dyn Serdes<T>>,
+}
+
+impl<T: Serialize + DeserializeOwned + 'static> CallbackConfig<T> {
+    /// A configuration with the defaults: no timeouts, JSON.
+    pub fn new(name: Option<&str>) -> Self {
+        static JSON: OnceLock<Arc<Json>> = OnceLock::new();
+        Self {
+            name: name.map(str::to_owned),
+            timeout: None,
+            heartbeat_timeout: None,
+            serdes: JSON.get_or_init(|| Arc::new(Json)).clone(),
+        }
+    }
+}
+
+/// The builder methods both front ends' callback builders share (each has a
+/// `config: CallbackConfig<T>` field), written once.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! callback_builder_methods {
+    () => {
+        /// How long the external system has to complete the callback before it fails with
+        /// `DurableError::CallbackTimedOut` (whole seconds, rounded up; 1 s to 366 days).
+        /// Default: no timeout.
+        pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.config.timeout = Some(timeout);
+            self
+        }
+
+        /// The longest the external system may go without a heartbeat
+        /// (`SendDurableExecutionCallbackHeartbeat`) before the callback fails with
+        /// `DurableError::CallbackHeartbeatTimedOut`. Default: none.
+        pub fn heartbeat_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.config.heartbeat_timeout = Some(timeout);
+            self
+        }
+
+        /// Replaces the JSON deserializer of the result the external system sends (for
+        /// raw text, `serdes_fn` with an identity pair).
+        pub fn serdes(mut self, serdes: impl $crate::Serdes<T> + 'static) -> Self {
+            self.config.serdes = ::std::sync::Arc::new(serdes);
+            self
+        }
+    };
+}
+
+impl<'c, T: Serialize + DeserializeOwned + 'static> CreateCallback<'c, T> {
+    pub(crate) fn new(ctx: &'c DurableContext, name: Option<&str>) -> Self {
+        Self {
+            ctx,
+            config: CallbackConfig::new(name),
+        }
+    }
+}
+
+impl<T> CreateCallback<'_, T> {
+    crate::callback_builder_methods!();
+}
+
+impl<'c, T: Send + 'static> IntoFuture for CreateCallback<'c, T> {
+    type Output = Result<Callback<T>, DurableError>;
+    type IntoFuture = OperationFuture<'c, Callback<T>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let mut call = CallbackCall::begin(self.ctx, self.config);
+        if let Some(id) = call.recorded_id() {
+            return OperationFuture::decided(Ok(Callback { id, call }));
+        }
+        OperationFuture::pending(async move {
+            let id = or_park(call.id().await).await?;
+            Ok(Callback { id, call })
+        })
+    }
+}
+
+/// A created callback: give [`id`](Callback::id) to the external system, then await the
+/// callback for the result it sends.
+///
+/// Until the result is there the branch is blocked and the invocation suspends; the
+/// service invokes the function again when the callback completes or times out. Dropping a
+/// callback without awaiting it is fine: nothing waits for it.
+pub struct Callback<T> {
+    id: String,
+    call: CallbackCall<T>,
+}
+
+impl<T> std::fmt::Debug for Callback<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Callback")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Callback<T> {
+    /// The service-issued callback id (the same on every replay).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl<T: Send + 'static> IntoFuture for Callback<T> {
+    type Output = Result<T, DurableError>;
+    type IntoFuture = OperationFuture<'static, T>;
+
+    fn into_future(mut self) -> Self::IntoFuture {
+        match self.call.result() {
+            Err(Interrupt::Blocked) => {
+                // `call` (and its release guard) lives as long as the parked future.
+                OperationFuture::pending(async move { or_park(self.call.result()).await })
+            }
+            decided => OperationFuture::decided(decided),
+        }
+    }
+}
+
+/// A begun callback (both front ends).
+#[doc(hidden)]
+pub struct CallbackCall<T> {
+    shared: Arc<Shared>,
+    start: Result<CallbackStart, Interrupt>,
+    serdes: Arc<dyn Serdes<T>>,
+    blocked: bool,
+    _guard: Option<ReleaseGuard>,
+}
+
+impl<T> CallbackCall<T> {
+    /// Begins the callback in `ctx`'s context.
+    pub fn begin(ctx: &DurableContext, config: CallbackConfig<T>) -> Self {
+        let shared = ctx.shared().clone();
+        let start = shared
+            .lock()
+            .exec
+            .begin_callback(
+                ctx.context_ref(),
+                CallbackRequest {
+                    name: config.name.as_deref(),
+                    timeout: config.timeout,
+                    heartbeat_timeout: config.heartbeat_timeout,
+                },
+            )
+            .map_err(refusal);
+        shared.changed.notify_one();
+        let guard = start
+            .as_ref()
+            .ok()
+            .map(|s| ReleaseGuard::new(shared.clone(), s.op()));
+        Self {
+            shared,
+            start,
+            serdes: config.serdes,
+            blocked: false,
+            _guard: guard,
+        }
+    }
+
+    fn op(&self) -> Option<OperationHandle> {
+        self.start.as_ref().ok().map(CallbackStart::op)
+    }
+
+    /// The id, when the callback is on record already (nothing to wait for).
+    pub fn recorded_id(&self) -> Option<String> {
+        match &self.start {
+            Ok(CallbackStart::Created { callback_id, .. }) => Some(callback_id.clone()),
+            _ => None,
+        }
+    }
+
+    /// Waits for the callback id (one round trip for a new callback).
+    pub async fn id(&mut self) -> Result<String, Interrupt> {
+        let op = match &self.start {
+            Err(_) => {
+                return Err(std::mem::replace(&mut self.start, Err(Interrupt::Blocked))
+                    .err()
+                    .unwrap_or(Interrupt::Blocked))
+            }
+            Ok(CallbackStart::Created { callback_id, .. }) => return Ok(callback_id.clone()),
+            Ok(start) => start.op(),
+        };
+        {
+            // User code awaits the id now (see `Execution::activate`).
+            self.shared.lock().exec.activate(op);
+            self.shared.changed.notify_one();
+        }
+        self.shared
+            .wait_until(|exec| exec.callback_id(op).is_some())
+            .await;
+        let g = self.shared.lock();
+        match g.exec.callback_id(op) {
+            Some(id) => Ok(id.to_owned()),
+            None => Err(Interrupt::Closing(
+                "the invocation ended before the callback id arrived".to_owned(),
+            )),
+        }
+    }
+
+    /// The callback's result once it completed; [`Interrupt::Blocked`] until then. Keep
+    /// the call alive while the branch is blocked: dropping it releases the callback.
+    pub fn result(&mut self) -> Result<T, Interrupt> {
+        let Some(op) = self.op() else {
+            return Err(std::mem::replace(&mut self.start, Err(Interrupt::Blocked))
+                .err()
+                .unwrap_or(Interrupt::Blocked));
+        };
+        if self.blocked {
+            return Err(Interrupt::Blocked);
+        }
+        let end = {
+            let mut g = self.shared.lock();
+            let end = g.exec.await_callback(op).map_err(refusal);
+            let identity = g.exec.identity(op).cloned();
+            (end, identity)
+        };
+        self.shared.changed.notify_one();
+        let (end, identity) = end;
+        match end? {
+            CallbackEnd::Done(Ok(text)) => {
+                let id = identity.as_ref().map_or("", |i| i.id.as_str()).to_owned();
+                self.serdes
+                    .deserialize(text.as_deref().unwrap_or("null"))
+                    .map_err(|message| {
+                        Interrupt::User(DurableError::Serialization {
+                            operation_id: id,
+                            message: format!(
+                                "the result sent to callback {} cannot be read as {}: {message}",
+                                identity.as_ref().map_or("", |i| i.label()),
+                                std::any::type_name::<T>()
+                            ),
+                        })
+                    })
+            }
+            CallbackEnd::Done(Err(f)) => {
+                let (id, name) = identity.map_or((String::new(), None), |i| (i.id, i.name));
+                let failure = OperationFailure::new(id, name, f.error);
+                Err(Interrupt::User(match f.kind {
+                    CallbackFailureKind::TimedOut => DurableError::CallbackTimedOut(failure),
+                    CallbackFailureKind::HeartbeatTimedOut => {
+                        DurableError::CallbackHeartbeatTimedOut(failure)
+                    }
+                    _ => DurableError::CallbackFailed(failure),
+                }))
+            }
+            _ => {
+                self.blocked = true;
+                Err(Interrupt::Blocked)
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Callbacks through both drivers on the local service: the id reaches user code before
+//! the invocation suspends, the same id on every replay, and success, failure, timeout and
+//! heartbeat timeout each reach user code as their own typed result.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use durable_local::{EventType, ExecutionStatus, LocalRunner, TestExecution};
+use durable_proto::ErrorObject;
+use durable_tokio::{DurableContext, DurableError};
+
+type Ids = Arc<Mutex<Vec<String>>>;
+
+/// Creates a callback, records its id in a step (as a submitter would), awaits it and
+/// reports how it ended.
+async fn approval(
+    ids: Ids,
+    timeout: Option<u64>,
+    heartbeat: Option<u64>,
+    ctx: DurableContext,
+) -> Result<String, DurableError> {
+    let mut create = ctx.create_callback::<bool>("approval");
+    if let Some(t) = timeout {
+        create = create.timeout(Duration::from_secs(t));
+    }
+    if let Some(h) = heartbeat {
+        create = create.heartbeat_timeout(Duration::from_secs(h));
+    }
+    let callback = create.await?;
+    ids.lock().unwrap().push(callback.id().to_owned());
+    let id = callback.id().to_owned();
+    let sent: String = ctx
+        .step("notify", move |_| async move { Ok(format!("sent {id}")) })
+        .await?;
+    assert!(sent.starts_with("sent "));
+    Ok(match callback.await {
+        Ok(approved) => format!("approved: {approved}"),
+        Err(DurableError::CallbackFailed(f)) => format!("failed: {}", f.error_type()),
+        Err(DurableError::CallbackTimedOut(f)) => format!("timed out: {}", f.error_type()),
+        Err(DurableError::CallbackHeartbeatTimedOut(f)) => {
+            format!("heartbeat timed out: {}", f.error_type())
+        }
+        Err(e) => return Err(e),
+    })
+}
+
+fn runner(ids: &Ids, timeout: Option<u64>, heartbeat: Option<u64>) -> LocalRunner {
+    let mut runner = LocalRunner::new();
+    let ids = ids.clone();
+    runner.register("approval", move |_: (), ctx: DurableContext| {
+        approval(ids.clone(), timeout, heartbeat, ctx)
+    });
+    runner
+}
+
+/// The runner stopped because only the callback can move the execution on.
+fn suspended_on_callback(execution: &TestExecution, ids: &Ids) -> String {
+    assert_eq!(execution.status(), ExecutionStatus::Running);
+    let id = execution
+        .callback_id("approval")
+        .expect("the service recorded the callback")
+        .to_owned();
+    assert_eq!(
+        *ids.lock().unwrap(),
+        vec![id.clone()],
+        "user code saw the service's id"
+    );
+    id
+}
+
+#[tokio::test]
+async fn a_callback_id_reaches_user_code_and_the_result_arrives_on_a_later_invocation() {
+    let ids: Ids = Arc::default();
+    let runner = runner(&ids, Some(3_600), None);
+    // One invocation only: driving on would jump virtual time to the callback's timeout.
+    let arn = runner.start("approval", ()).unwrap();
+    runner.run_one_invocation(&arn).await.unwrap();
+    let execution = runner.execution(&arn).unwrap();
+    let id = suspended_on_callback(&execution, &ids);
+    // The START carried the timeout; the service records it on the history event.
+    let started = execution.events_of("approval");
+    assert!(
+        started
+            .iter()
+            .any(|e| e.event_type == EventType::CallbackStarted),
+        "{started:?}"
+    );
+    runner
+        .send_callback_success(&id, Some("true".into()))
+        .unwrap();
+    let execution = runner.resume(execution.arn()).await.unwrap();
+    assert_eq!(execution.status(), ExecutionStatus::Succeeded);
+    assert_eq!(execution.result::<String>().unwrap(), "approved: true");
+    // Replay handed user code the same id.
+    assert_eq!(*ids.lock().unwrap(), vec![id.clone(), id]);
+    assert_eq!(execution.invocations().len(), 2);
+}
+
+#[tokio::test]
+async fn a_failure_sent_by_the_external_system_is_callback_failed() {
+    let ids: Ids = Arc::default();
+    let runner = runner(&ids, None, None);
+    let execution = runner.run("approval", ()).await.unwrap();
+    let id = suspended_on_callback(&execution, &ids);
+    runner
+        .send_callback_failure(&id, ErrorObject::new("Rejected", "the approver said no"))
+        .unwrap();
+    let execution = runner.resume(execution.arn()).await.unwrap();
+    assert_eq!(execution.result::<String>().unwrap(), "failed: Rejected");
+}
+
+#[tokio::test]
+async fn the_timeout_and_the_heartbeat_timeout_are_distinct_errors() {
+    let ids: Ids = Arc::default();
+    let runner = runner(&ids, Some(60), None);
+    let execution = runner.run("approval", ()).await.unwrap();
+    assert_eq!(
+        execution.status(),
+        ExecutionStatus::Succeeded,
+        "the timer fired on virtual time"
+    );
+    assert_eq!(
+        execution.result::<String>().unwrap(),
+        "timed out: Callback.Timeout"
+    );
+
+    let ids: Ids = Arc::default();
+    let runner = runner_with_heartbeat(&ids);
+    let execution = runner.run("approval", ()).await.unwrap();
+    assert_eq!(
+        execution.result::<String>().unwrap(),
+        "heartbeat timed out: Callback.Heartbeat"
+    );
+}
+
+fn runner_with_heartbeat(ids: &Ids) -> LocalRunner {
+    runner(ids, Some(3_600), Some(30))
+}
+
+#[tokio::test]
+async fn a_zero_timeout_is_refused_before_anything_is_checkpointed() {
+    let mut runner = LocalRunner::new();
+    runner.register("bad", |_: (), ctx: DurableContext| async move {
+        let refused = ctx
+            .create_callback::<bool>("approval")
+            .timeout(Duration::ZERO)
+            .await
+            .unwrap_err();
+        let DurableError::InvalidArgument(e) = &refused else {
+            panic!("expected an invalid argument, got {refused:?}");
+        };
+        assert!(e.to_string().contains("callback timeout"), "{e}");
+        Ok::<_, DurableError>("refused".to_owned())
+    });
+    let execution = runner.run("bad", ()).await.unwrap();
+    assert_eq!(execution.result::<String>().unwrap(), "refused");
+    assert!(execution.callback_id("approval").is_none());
+}
+
+#[tokio::test]
+async fn the_blocking_driver_creates_and_awaits_callbacks_the_same_way() {
+    let ids: Ids = Arc::default();
+    let mut runner = LocalRunner::new();
+    let seen = ids.clone();
+    runner.register_blocking(
+        "approval",
+        move |_: (), ctx: &durable_blocking::DurableContext| {
+            let callback = ctx
+                .create_callback::<bool>("approval")
+                .timeout(Duration::from_secs(3_600))
+                .run()?;
+            seen.lock().unwrap().push(callback.id().to_owned());
+            let approved = callback.result()?;
+            Ok::<_, DurableError>(format!("approved: {approved}"))
+        },
+    );
+    let arn = runner.start("approval", ()).unwrap();
+    runner.run_one_invocation(&arn).await.unwrap();
+    let execution = runner.execution(&arn).unwrap();
+    let id = suspended_on_callback(&execution, &ids);
+    runner
+        .send_callback_success(&id, Some("false".into()))
+        .unwrap();
+    let execution = runner.resume(execution.arn()).await.unwrap();
+    assert_eq!(execution.result::<String>().unwrap(), "approved: false");
+    assert_eq!(*ids.lock().unwrap(), vec![id.clone(), id]);
+}
