@@ -104,6 +104,24 @@ impl DurableContext {
         }
     }
 
+    /// Waits for an external system through a callback: creates the callback, runs
+    /// `submitter` as a step with the callback id, and returns what the system sends
+    /// ([`DurableError::Suspended`] until it has). Configure it like the async one and finish
+    /// with [`run`](WaitForCallback::run).
+    pub fn wait_for_callback<T, S>(&self, name: &str, submitter: S) -> WaitForCallback<'_, T, S>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+        S: FnOnce(&str, &StepContext) -> Result<(), StepError>,
+    {
+        WaitForCallback {
+            ctx: self,
+            name: name.to_owned(),
+            submitter,
+            config: CallbackConfig::new(None),
+            step: StepConfig::default(),
+        }
+    }
+
     /// A child context: runs `function` with a context of its own id space and
     /// checkpoints its result as one CONTEXT operation; on replay a finished child returns
     /// its recorded result without running `function`.
@@ -220,5 +238,72 @@ impl<T> Callback<'_, T> {
     pub fn result(mut self) -> Result<T, DurableError> {
         let result = self.call.result();
         self.ctx.finish(result)
+    }
+}
+
+/// A wait for a callback, configured; [`run`](WaitForCallback::run) it.
+#[must_use = "a wait for a callback does nothing until run"]
+pub struct WaitForCallback<'c, T, S> {
+    ctx: &'c DurableContext,
+    name: String,
+    submitter: S,
+    config: CallbackConfig<T>,
+    step: StepConfig<()>,
+}
+
+impl<T, S> WaitForCallback<'_, T, S> {
+    durable_tokio::callback_builder_methods!();
+
+    /// Sets the submitter step's retry strategy (default `RetryPolicy::default()`).
+    pub fn retry(mut self, strategy: impl durable_tokio::RetryStrategy + 'static) -> Self {
+        self.step.strategy = std::sync::Arc::new(strategy);
+        self
+    }
+}
+
+impl<T, S> WaitForCallback<'_, T, S>
+where
+    T: Serialize + DeserializeOwned + 'static,
+    S: FnOnce(&str, &StepContext) -> Result<(), StepError>,
+{
+    /// Runs it: the recorded result on replay, or the callback, the submitter and the wait.
+    pub fn run(self) -> Result<T, DurableError> {
+        let WaitForCallback {
+            ctx,
+            name,
+            submitter,
+            mut config,
+            step,
+        } = self;
+        let mut call = ChildCall::begin_with_sub_type(
+            &ctx.inner,
+            Some(&name),
+            Some(durable_tokio::proto::WAIT_FOR_CALLBACK_SUB_TYPE),
+        );
+        let serdes = config.serdes.clone();
+        let runtime = ctx.runtime.clone();
+        let result = call.run_blocking(
+            |child| {
+                let child = DurableContext::new(child, runtime);
+                let (callback_name, submitter_name) = front::wait_for_callback_names(&name);
+                config.name = Some(callback_name);
+                let callback = CreateCallback {
+                    ctx: &child,
+                    config,
+                }
+                .run()?;
+                let id = callback.id().to_owned();
+                Step {
+                    ctx: &child,
+                    name: submitter_name,
+                    body: |s: &StepContext| submitter(&id, s),
+                    config: step,
+                }
+                .run()?;
+                callback.result()
+            },
+            &*serdes,
+        );
+        ctx.finish(call.callback_outcome(result))
     }
 }

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{watch, Notify};
 
-use crate::ops::callback::CreateCallback;
+use crate::ops::callback::{CreateCallback, WaitForCallback};
 use crate::ops::child::ChildContext;
 use crate::ops::step::{Step, StepConfig};
 use crate::ops::wait::Wait;
@@ -300,6 +300,38 @@ impl DurableContext {
         T: Serialize + DeserializeOwned + Send + 'static,
     {
         CreateCallback::new(self, Some(name))
+    }
+
+    /// Waits for an external system through a callback: creates the callback, runs
+    /// `submitter` as a step with the callback id (hand the id to the system there; the
+    /// step's retry strategy is set with `.retry(..)`), and returns what the system sends.
+    /// Errors are those of [`create_callback`](Self::create_callback); a submitter that
+    /// fails for good ends it as [`DurableError::CallbackFailed`] with the submitter's
+    /// error (its type says which failed).
+    ///
+    /// ```no_run
+    /// # async fn email(_to: &str, _id: &str) -> Result<(), std::io::Error> { Ok(()) }
+    /// # async fn demo(ctx: durable_tokio::DurableContext) -> Result<(), durable_tokio::DurableError> {
+    /// let approved: bool = ctx
+    ///     .wait_for_callback("approval", |callback_id, _| async move {
+    ///         email("boss@example.com", &callback_id).await?;
+    ///         Ok(())
+    ///     })
+    ///     .timeout(std::time::Duration::from_secs(86_400))
+    ///     .await?;
+    /// # let _ = approved; Ok(()) }
+    /// ```
+    pub fn wait_for_callback<T, S, Fut>(
+        &self,
+        name: &str,
+        submitter: S,
+    ) -> WaitForCallback<'_, T, S>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        S: FnOnce(String, StepContext) -> Fut + Send,
+        Fut: Future<Output = Result<(), StepError>> + Send,
+    {
+        WaitForCallback::new(self, name, submitter)
     }
 
     /// A child context: runs `function` with a context of its own id space and

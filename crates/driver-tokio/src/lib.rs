@@ -30,7 +30,7 @@ pub use future::OperationFuture;
 /// The Lambda runtime's error type, what `main` returns (`Result<(), LambdaError>`).
 pub use lambda_runtime::Error as LambdaError;
 pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};
-pub use ops::callback::{Callback, CreateCallback};
+pub use ops::callback::{Callback, CreateCallback, WaitForCallback};
 pub use ops::child::ChildContext;
 pub use ops::step::Step;
 pub use ops::wait::Wait;
@@ -43,7 +43,7 @@ pub use serdes::{serdes_fn, FnSerdes, Json, Serdes};
 #[doc(hidden)]
 pub mod front {
     pub use crate::context::Shared;
-    pub use crate::ops::callback::{CallbackCall, CallbackConfig};
+    pub use crate::ops::callback::{wait_for_callback_names, CallbackCall, CallbackConfig};
     pub use crate::ops::child::ChildCall;
     pub use crate::ops::step::{StepCall, StepConfig};
     pub use crate::ops::wait::WaitCall;

@@ -185,3 +185,154 @@ async fn the_blocking_driver_creates_and_awaits_callbacks_the_same_way() {
     assert_eq!(execution.result::<String>().unwrap(), "approved: false");
     assert_eq!(*ids.lock().unwrap(), vec![id.clone(), id]);
 }
+
+type Count = Arc<std::sync::atomic::AtomicU32>;
+
+fn submitted(count: &Count) -> u32 {
+    count.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+async fn approval_via_wait_for_callback(
+    submits: Count,
+    fail_submit: bool,
+    ctx: DurableContext,
+) -> Result<String, DurableError> {
+    let result = ctx
+        .wait_for_callback::<bool, _, _>("approval", move |id, _| async move {
+            submits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            assert!(!id.is_empty());
+            if fail_submit {
+                return Err(durable_tokio::StepError::new(
+                    "MailboxFull",
+                    "cannot deliver",
+                ));
+            }
+            Ok(())
+        })
+        .retry(durable_tokio::RetryPolicy::none())
+        .timeout(Duration::from_secs(3_600))
+        .await;
+    let outcome = match result {
+        Ok(approved) => format!("approved: {approved}"),
+        Err(DurableError::CallbackFailed(f)) => format!("failed: {}", f.error_type()),
+        Err(DurableError::CallbackTimedOut(f)) => format!("timed out: {}", f.error_type()),
+        Err(e) => return Err(e),
+    };
+    // One more invocation, so that the outcome is also read back from the records.
+    ctx.wait("after", Duration::from_secs(1)).await?;
+    Ok(outcome)
+}
+
+fn wfc_runner(submits: &Count, fail_submit: bool) -> LocalRunner {
+    let mut runner = LocalRunner::new();
+    let submits = submits.clone();
+    runner.register("approval", move |_: (), ctx: DurableContext| {
+        approval_via_wait_for_callback(submits.clone(), fail_submit, ctx)
+    });
+    runner
+}
+
+/// The shape the service and the conformance suite expect: a WaitForCallback context
+/// holding the callback and the submitter step.
+fn assert_wait_for_callback_shape(execution: &TestExecution) {
+    let context = execution.operation("approval").expect("the context");
+    assert_eq!(context.sub_type.as_deref(), Some("WaitForCallback"));
+    let callback = execution
+        .operation("approval create callback id")
+        .expect("the callback");
+    assert_eq!(callback.parent_id.as_deref(), Some(context.id.as_str()));
+    let submitter = execution.operation("approval submitter").expect("the step");
+    assert_eq!(submitter.parent_id.as_deref(), Some(context.id.as_str()));
+}
+
+#[tokio::test]
+async fn wait_for_callback_runs_the_submitter_once_and_returns_the_result() {
+    let submits: Count = Arc::default();
+    let runner = wfc_runner(&submits, false);
+    let arn = runner.start("approval", ()).unwrap();
+    runner.run_one_invocation(&arn).await.unwrap();
+    let execution = runner.execution(&arn).unwrap();
+    assert_eq!(execution.status(), ExecutionStatus::Running);
+    assert_wait_for_callback_shape(&execution);
+    let id = execution
+        .callback_id("approval create callback id")
+        .unwrap()
+        .to_owned();
+    runner
+        .send_callback_success(&id, Some("true".into()))
+        .unwrap();
+    let execution = runner.drive(&arn).await.unwrap();
+    assert_eq!(execution.result::<String>().unwrap(), "approved: true");
+    assert_eq!(submitted(&submits), 1, "replay does not submit again");
+}
+
+#[tokio::test]
+async fn wait_for_callback_failures_are_typed_on_the_run_that_decides_them_and_on_replay() {
+    // The external system's failure: the invocation after it decides the context's failure.
+    let submits: Count = Arc::default();
+    let runner = wfc_runner(&submits, false);
+    let arn = runner.start("approval", ()).unwrap();
+    runner.run_one_invocation(&arn).await.unwrap();
+    let id = runner
+        .execution(&arn)
+        .unwrap()
+        .callback_id("approval create callback id")
+        .unwrap()
+        .to_owned();
+    runner
+        .send_callback_failure(&id, ErrorObject::new("Rejected", "no"))
+        .unwrap();
+    let execution = runner.drive(&arn).await.unwrap();
+    assert_eq!(execution.result::<String>().unwrap(), "failed: Rejected");
+
+    // Nobody answers: the timeout fires on virtual time.
+    let runner = wfc_runner(&Count::default(), false);
+    let execution = runner.run("approval", ()).await.unwrap();
+    assert_eq!(
+        execution.result::<String>().unwrap(),
+        "timed out: Callback.Timeout"
+    );
+
+    // The submitter fails for good: the callback is never awaited, and the failure carries
+    // the submitter's error.
+    let submits: Count = Arc::default();
+    let runner = wfc_runner(&submits, true);
+    let execution = runner.run("approval", ()).await.unwrap();
+    assert_eq!(execution.result::<String>().unwrap(), "failed: MailboxFull");
+    assert_eq!(submitted(&submits), 1);
+}
+
+#[tokio::test]
+async fn the_blocking_wait_for_callback_has_the_same_shape_and_result() {
+    let submits: Count = Arc::default();
+    let mut runner = LocalRunner::new();
+    let count = submits.clone();
+    runner.register_blocking(
+        "approval",
+        move |_: (), ctx: &durable_blocking::DurableContext| {
+            let approved: bool = ctx
+                .wait_for_callback("approval", |id, _| {
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    assert!(!id.is_empty());
+                    Ok(())
+                })
+                .timeout(Duration::from_secs(3_600))
+                .run()?;
+            Ok::<_, DurableError>(format!("approved: {approved}"))
+        },
+    );
+    let arn = runner.start("approval", ()).unwrap();
+    runner.run_one_invocation(&arn).await.unwrap();
+    let execution = runner.execution(&arn).unwrap();
+    assert_wait_for_callback_shape(&execution);
+    let id = execution
+        .callback_id("approval create callback id")
+        .unwrap()
+        .to_owned();
+    runner
+        .send_callback_success(&id, Some("false".into()))
+        .unwrap();
+    let execution = runner.drive(&arn).await.unwrap();
+    assert_eq!(execution.result::<String>().unwrap(), "approved: false");
+    assert_eq!(submitted(&submits), 1);
+}

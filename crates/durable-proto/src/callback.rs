@@ -19,6 +19,10 @@ use crate::wire::{CallbackOptions, ErrorObject, OperationAction, OperationStatus
 /// Sub-type of a callback created by user code.
 pub const CALLBACK_SUB_TYPE: &str = "Callback";
 
+/// Sub-type of the child context `wait_for_callback` runs in (the callback, then the
+/// submitter step).
+pub const WAIT_FOR_CALLBACK_SUB_TYPE: &str = "WaitForCallback";
+
 /// `ErrorType` the service records for a callback whose heartbeat timeout elapsed (the
 /// emulator's; the real service's is not published).
 pub const CALLBACK_HEARTBEAT_ERROR_TYPE: &str = "Callback.Heartbeat";

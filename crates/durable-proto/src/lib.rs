@@ -98,6 +98,7 @@ pub use api_failure::{ApiFailure, FailureClass};
 pub use callback::{
     CallbackEnd, CallbackFailure, CallbackFailureKind, CallbackRequest, CallbackStart,
     CALLBACK_HEARTBEAT_ERROR_TYPE, CALLBACK_SUB_TYPE, CALLBACK_TIMEOUT_ERROR_TYPE,
+    WAIT_FOR_CALLBACK_SUB_TYPE,
 };
 pub use checkpoint::FlushTicket;
 pub use config::ExecutionConfig;

@@ -1,19 +1,23 @@
 //! Callbacks: an id for an external system, and a result it sends back through the
 //! service.
 
-use std::future::IntoFuture;
+use std::future::{Future, IntoFuture};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use durable_proto::{
     CallbackEnd, CallbackFailureKind, CallbackRequest, CallbackStart, OperationHandle,
+    RetryStrategy,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::context::{DurableContext, Shared};
+use crate::context::{DurableContext, Shared, StepContext};
 use crate::error::DurableError;
+use crate::error::StepError;
 use crate::failure::OperationFailure;
+use crate::ops::child::ChildCall;
+use crate::ops::step::{Step, StepConfig};
 use crate::ops::{or_park, refusal, Interrupt, ReleaseGuard};
 use crate::serdes::{Json, Serdes};
 use crate::OperationFuture;
@@ -282,5 +286,100 @@ impl<T> CallbackCall<T> {
                 Err(Interrupt::Blocked)
             }
         }
+    }
+}
+
+/// A wait for a callback, configured; await it for the result the external system sends.
+///
+/// Runs, in a child context of sub-type `WaitForCallback` named after the operation: the
+/// callback, then the submitter as a step (with its own retry strategy) that hands the
+/// callback id to the external system, then the wait for the result. On replay a finished
+/// one returns its recorded result without running the submitter again.
+#[must_use = "a wait for a callback does nothing until awaited"]
+pub struct WaitForCallback<'c, T, S> {
+    ctx: &'c DurableContext,
+    name: String,
+    submitter: S,
+    config: CallbackConfig<T>,
+    strategy: Arc<dyn RetryStrategy>,
+}
+
+impl<'c, T: Serialize + DeserializeOwned + 'static, S> WaitForCallback<'c, T, S> {
+    pub(crate) fn new(ctx: &'c DurableContext, name: &str, submitter: S) -> Self {
+        Self {
+            ctx,
+            name: name.to_owned(),
+            submitter,
+            config: CallbackConfig::new(None),
+            strategy: StepConfig::<()>::default().strategy,
+        }
+    }
+}
+
+impl<T, S> WaitForCallback<'_, T, S> {
+    crate::callback_builder_methods!();
+
+    /// Sets the submitter step's retry strategy (default `RetryPolicy::default()`).
+    pub fn retry(mut self, strategy: impl RetryStrategy + 'static) -> Self {
+        self.strategy = Arc::new(strategy);
+        self
+    }
+}
+
+/// The names of the operations inside a `wait_for_callback` context named `name`.
+#[doc(hidden)]
+pub fn wait_for_callback_names(name: &str) -> (String, String) {
+    (
+        format!("{name} create callback id"),
+        format!("{name} submitter"),
+    )
+}
+
+impl<'c, T, S, Fut> IntoFuture for WaitForCallback<'c, T, S>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+    S: FnOnce(String, StepContext) -> Fut + Send + 'c,
+    Fut: Future<Output = Result<(), StepError>> + Send + 'c,
+{
+    type Output = Result<T, DurableError>;
+    type IntoFuture = OperationFuture<'c, T>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let mut call = ChildCall::begin_with_sub_type(
+            self.ctx,
+            Some(&self.name),
+            Some(durable_proto::WAIT_FOR_CALLBACK_SUB_TYPE),
+        );
+        let serdes = self.config.serdes.clone();
+        if let Some(result) = call.finished_on_record(&*serdes) {
+            return OperationFuture::decided(call.callback_outcome(result));
+        }
+        let WaitForCallback {
+            name,
+            submitter,
+            mut config,
+            strategy,
+            ..
+        } = self;
+        OperationFuture::pending(async move {
+            let function = move |child: DurableContext| async move {
+                let (callback_name, submitter_name) = wait_for_callback_names(&name);
+                config.name = Some(callback_name);
+                let callback = CreateCallback {
+                    ctx: &child,
+                    config,
+                }
+                .await?;
+                let id = callback.id().to_owned();
+                let step = StepConfig {
+                    strategy,
+                    ..StepConfig::default()
+                };
+                Step::new(&child, &submitter_name, move |s| submitter(id, s), step).await?;
+                callback.await
+            };
+            let result = call.run(function, &*serdes).await;
+            or_park(call.callback_outcome(result)).await
+        })
     }
 }

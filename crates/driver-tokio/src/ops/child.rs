@@ -77,11 +77,21 @@ pub struct ChildCall {
 impl ChildCall {
     /// Begins a child context named `name` in `ctx`'s context.
     pub fn begin(ctx: &DurableContext, name: Option<&str>) -> Self {
+        Self::begin_with_sub_type(ctx, name, None)
+    }
+
+    /// Begins a child context with the sub-type of an operation built on one
+    /// (`WaitForCallback`, …); `None` is a plain child context.
+    pub fn begin_with_sub_type(
+        ctx: &DurableContext,
+        name: Option<&str>,
+        sub_type: Option<&'static str>,
+    ) -> Self {
         let shared = ctx.shared().clone();
         let start = shared
             .lock()
             .exec
-            .begin_child_context(ctx.context_ref(), name, None)
+            .begin_child_context(ctx.context_ref(), name, sub_type)
             .map_err(refusal);
         shared.changed.notify_one();
         let op = match &start {
@@ -149,6 +159,26 @@ impl ChildCall {
             Err(e) => Some(Err(e)),
             Ok(ChildEntered::Run(..)) => None,
         }
+    }
+
+    /// How a `wait_for_callback` context ended, as user code sees it, decided from the
+    /// context's own recorded error (the service hides a finished context's children from
+    /// later invocations, so nothing else is there on replay): the callback's timeouts by
+    /// their recorded error type, any other failure (the external system's, or the
+    /// submitter's after its retries) as [`DurableError::CallbackFailed`] with the
+    /// recorded error.
+    pub fn callback_outcome<T>(&self, result: Result<T, Interrupt>) -> Result<T, Interrupt> {
+        let Err(Interrupt::User(DurableError::ChildContextFailed(failure))) = result else {
+            return result;
+        };
+        let mapped = match failure.error_type() {
+            durable_proto::CALLBACK_HEARTBEAT_ERROR_TYPE => {
+                DurableError::CallbackHeartbeatTimedOut(failure)
+            }
+            durable_proto::CALLBACK_TIMEOUT_ERROR_TYPE => DurableError::CallbackTimedOut(failure),
+            _ => DurableError::CallbackFailed(failure),
+        };
+        Err(Interrupt::User(mapped))
     }
 
     /// User code awaits the context: its recorded result, or the context to run in.
