@@ -1,387 +1,232 @@
-//! A small model of the durable-execution service (adapted from durable-proto's in-crate
-//! `FakeService`): it applies checkpoint updates with the service's status rules, rotates
-//! single-use tokens, pages state, and fires timers between invocations.
+//! The service the `operations` target runs against: durable-service's `LocalService` (the
+//! project's one model of the service's rules: validation, status transitions, tokens, pages,
+//! timers), for one execution, behind a thin wrapper that injects the faults of a real network
+//! and service, the way durable-local's test client does.
 //!
-//! Anything the real service would reject with a validation error is an engine bug here and
-//! panics.
+//! A `ServiceError` answered to a request the engine made is an engine bug (or a model bug)
+//! and panics, so libFuzzer reports it; so does an output the service refuses to take as the
+//! engine meant it.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 
 use durable_proto::{
-    ApiFailure, CheckpointResponse, ExecutionConfig, ExecutionDetails, ExecutionState,
-    InvocationInput, InvocationOutput, InvocationStatus, Operation, OperationAction,
-    OperationStatus, OperationType, OperationUpdate, Timestamp, WaitDetails,
+    ApiFailure, CheckpointResponse, ErrorObject, ExecutionState, InvocationFailure,
+    InvocationInput, InvocationOutput, InvocationStatus, Operation, OperationUpdate,
+};
+use durable_service::{
+    ExecutionRecord, ExecutionStatus, InvocationEnd, LocalService, ServiceConfig,
 };
 
-use crate::checks::check_batch;
-
-pub const ARN: &str =
-    "arn:aws:lambda:us-east-1:123456789012:function:f:1/durable-execution/run/exec-1";
-pub const EXEC_ID: &str = "exec-1";
+/// Listing marker of durable-service's `GetDurableExecutionState` (`s<position>`, see its
+/// `service/pages.rs`) for the whole state from the first operation on. The service pages a
+/// checkpoint response only when it exceeds the configured page size, so an `AckPaged` answer
+/// to a smaller response is cut by the wrapper, which can only point at a listing the service
+/// keeps serving.
+const WHOLE_STATE: &str = "s0";
 
 pub struct Model {
-    pub ops: BTreeMap<String, Operation>,
-    token: u64,
-    /// Whether the current token may still be used (false once a response carried none).
-    token_live: bool,
-    pub now: i64,
-    /// Operations per page (0: everything on one page).
-    pub page_size: usize,
-    /// Checkpoint calls applied.
-    pub checkpoints: usize,
+    svc: LocalService,
+    arn: String,
+    /// The token of the invocation in flight was withheld from the engine (or the service sent
+    /// none): the engine may make no further call in this invocation.
+    withheld: bool,
+    /// Markers the wrapper spoiled (`spoil`) in this invocation. The service rightly refuses
+    /// them; that refusal goes to the engine as the API failure it would be.
+    spoiled: HashSet<String>,
 }
 
-/// How the model answers one checkpoint call.
+/// How the wrapper answers one checkpoint call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
-    /// Apply and return the changed operations with a new token.
+    /// Apply and return the service's response.
     Ack,
-    /// Apply, but return the changed operations across pages (the rest via GetState).
+    /// Apply, but return only part of the changed operations with a next marker (the rest via
+    /// GetState).
     AckPaged,
-    /// Apply and return no token: the service accepts no more checkpoints.
+    /// Apply and return no token: the engine may call the service no more in this invocation.
     AckNoToken,
     /// Apply, then lose the response (a timeout after the service recorded the batch).
     AppliedButLost,
-    /// Reject without applying.
+    /// Reject with a 500 without reaching the service.
     Reject,
 }
 
 impl Model {
+    /// A service holding one new execution started with `input`, paging state by `page_size`
+    /// operations (0: everything on one page).
     pub fn new(input: &str, page_size: usize) -> Self {
-        let mut ops = BTreeMap::new();
-        ops.insert(
-            EXEC_ID.to_owned(),
-            Operation {
-                id: EXEC_ID.to_owned(),
-                parent_id: None,
-                name: None,
-                operation_type: OperationType::Execution,
-                sub_type: None,
-                start_timestamp: Some(Timestamp(1_000)),
-                end_timestamp: None,
-                status: OperationStatus::Started,
-                execution_details: Some(Box::new(ExecutionDetails {
-                    input_payload: Some(input.to_owned()),
-                })),
-                context_details: None,
-                step_details: None,
-                wait_details: None,
-                callback_details: None,
-                chained_invoke_details: None,
-            },
-        );
+        let mut config = ServiceConfig::default();
+        // 1000 is the largest page the service serves, more operations than a program makes.
+        config.page_size = if page_size == 0 { 1000 } else { page_size };
+        // The target bounds the invocations itself; Lambda retries a failed invocation for
+        // hours, so a run of invocation failures must not fail the execution here.
+        config.max_invocation_retries = u32::MAX;
+        // The service's default accepts SUCCEED / FAIL / RETRY of a step it has no START for.
+        // The engine sends a step's START before (or in the same batch as) anything else about
+        // it, and a START that does not go through ends the invocation, so a step closed
+        // without a recorded START is an engine bug; protocol.md §4.2 only lets a step close
+        // from STARTED or READY.
+        config.require_start = true;
+        let mut svc = LocalService::new(config);
+        let arn = svc
+            .start_named_execution("f", "run", input)
+            .unwrap_or_else(|e| panic!("the execution starts: {e}"));
         Self {
-            ops,
-            token: 0,
-            token_live: false,
-            now: 1_000,
-            page_size,
-            checkpoints: 0,
+            svc,
+            arn,
+            withheld: false,
+            spoiled: HashSet::new(),
         }
     }
 
-    fn token(&self) -> String {
-        format!("tok{}+/=", self.token)
-    }
-
-    fn rotate(&mut self) -> String {
-        self.token += 1;
-        self.token_live = true;
-        self.token()
-    }
-
-    /// Operations from `from` on, one page.
-    fn page(&self, from: usize) -> ExecutionState {
-        let all: Vec<&Operation> = self.ops.values().collect();
-        let size = if self.page_size == 0 {
-            usize::MAX
-        } else {
-            self.page_size
-        };
-        let from = from.min(all.len());
-        let end = from.saturating_add(size).min(all.len());
-        ExecutionState {
-            operations: all[from..end].iter().map(|o| (*o).clone()).collect(),
-            next_marker: (end < all.len()).then(|| format!("m{end}")),
-        }
+    fn record(&self) -> &ExecutionRecord {
+        self.svc.execution(&self.arn).expect("the execution exists")
     }
 
     /// The envelope of a new invocation.
     pub fn envelope(&mut self) -> InvocationInput {
-        InvocationInput {
-            durable_execution_arn: ARN.to_owned(),
-            checkpoint_token: self.rotate(),
-            initial_execution_state: self.page(0),
-            updated_operation_ids: Vec::new(),
-        }
+        self.withheld = false;
+        self.spoiled.clear();
+        self.svc
+            .begin_invocation(&self.arn)
+            .unwrap_or_else(|e| panic!("the invocation begins: {e}"))
     }
 
     /// Whether the execution reached a terminal status.
     pub fn finished(&self) -> bool {
-        self.ops[EXEC_ID].status.is_terminal()
+        self.record().status().is_terminal()
     }
 
-    /// Whether something waits on the service: a STEP in PENDING or a started WAIT.
-    pub fn pending(&self) -> bool {
-        self.ops.values().any(|op| {
-            matches!(
-                (&op.operation_type, &op.status),
-                (OperationType::Step, OperationStatus::Pending)
-                    | (OperationType::Wait, OperationStatus::Started)
-            )
-        })
+    /// The service's record of operation `id`.
+    pub fn operation(&self, id: &str) -> Option<&Operation> {
+        self.record().operation(id)
     }
 
-    pub fn get_state(&self, token: &str, marker: &str) -> Result<ExecutionState, ApiFailure> {
+    /// The service's record of the EXECUTION operation (its id is the ARN's last segment).
+    pub fn execution_op(&self) -> &Operation {
+        let record = self.record();
+        record
+            .operation(record.execution_id())
+            .expect("the EXECUTION operation exists")
+    }
+
+    /// The engine may still call the service with `token` in this invocation.
+    fn check_call(&self, token: &str, what: &str) {
         assert!(
-            self.token_live,
-            "state read after the service withdrew the token"
+            !self.withheld,
+            "{what} after the service withheld the token"
         );
-        assert_eq!(token, self.token(), "state read with a stale token");
-        match marker
-            .strip_prefix('m')
-            .and_then(|n| n.parse::<usize>().ok())
-        {
-            Some(from) => Ok(self.page(from)),
-            None => Err(ApiFailure::new(
-                Some(400),
-                Some("InvalidParameterValueException"),
-                format!("invalid marker {marker:?}"),
-            )),
+        // Calls the wrapper fails itself never reach the service; this is its own token check,
+        // so that a stale token is caught on them too.
+        assert_eq!(
+            Some(token),
+            self.record().checkpoint_token(),
+            "{what} with a stale or reused token"
+        );
+    }
+
+    /// Fails a call with `failure` without reaching the service.
+    pub fn refuse<T>(&self, token: &str, failure: ApiFailure) -> Result<T, ApiFailure> {
+        self.check_call(token, "a call");
+        Err(failure)
+    }
+
+    /// Replaces the next marker of `state` by one the service does not know.
+    pub fn spoil(&mut self, state: &mut ExecutionState) {
+        let marker = "bogus".to_owned();
+        self.spoiled.insert(marker.clone());
+        state.next_marker = Some(marker);
+    }
+
+    pub fn get_state(&mut self, token: &str, marker: &str) -> Result<ExecutionState, ApiFailure> {
+        self.check_call(token, "a state read");
+        match self.svc.get_state(&self.arn, token, Some(marker), None) {
+            Ok(page) => Ok(page),
+            Err(e) if self.spoiled.contains(marker) => Err(e.to_api_failure()),
+            Err(e) => panic!("state read with marker {marker:?} refused: {e}"),
         }
     }
 
-    /// Validates (panicking on what the service would reject), applies and answers one call.
+    /// Answers one checkpoint call; the service applies the batch unless `answer` is `Reject`.
     pub fn checkpoint(
         &mut self,
         token: &str,
         updates: &[OperationUpdate],
-        config: &ExecutionConfig,
         answer: Answer,
     ) -> Result<CheckpointResponse, ApiFailure> {
-        assert!(
-            self.token_live,
-            "checkpoint after the service withdrew the token"
-        );
-        assert_eq!(token, self.token(), "checkpoint token reused or stale");
-        check_batch(updates, config);
         if answer == Answer::Reject {
-            return Err(ApiFailure::new(
-                Some(500),
-                Some("ServiceException"),
-                "injected",
-            ));
+            let injected = ApiFailure::new(Some(500), Some("ServiceException"), "injected");
+            return self.refuse(token, injected);
         }
-        self.checkpoints += 1;
-        self.now += 1_000;
-        let mut changed: Vec<Operation> = Vec::new();
-        for u in updates {
-            self.apply(u);
-            changed.retain(|o| o.id != u.id);
-            changed.push(self.ops[&u.id].clone());
-        }
-        let token = self.rotate();
+        self.check_call(token, "a checkpoint");
+        let mut response = self
+            .svc
+            .checkpoint(&self.arn, token, updates.to_vec())
+            .unwrap_or_else(|e| panic!("checkpoint refused: {e}\nupdates: {updates:?}"));
+        self.withheld = response.checkpoint_token.is_none();
+        let state = &mut response.new_execution_state;
         match answer {
-            Answer::AppliedButLost => Err(ApiFailure::new(
-                None,
-                None,
-                "response lost after the batch was applied",
-            )),
+            Answer::AppliedButLost => {
+                return Err(ApiFailure::new(
+                    None,
+                    None,
+                    "response lost after the batch was applied",
+                ))
+            }
             Answer::AckNoToken => {
-                self.token_live = false;
-                Ok(CheckpointResponse {
-                    checkpoint_token: None,
-                    new_execution_state: ExecutionState {
-                        operations: changed,
-                        next_marker: None,
-                    },
-                })
+                response.checkpoint_token = None;
+                self.withheld = true;
             }
-            Answer::AckPaged if !changed.is_empty() => {
-                changed.truncate(1);
-                Ok(CheckpointResponse {
-                    checkpoint_token: Some(token),
-                    new_execution_state: ExecutionState {
-                        operations: changed,
-                        next_marker: Some("m0".into()),
-                    },
-                })
+            Answer::AckPaged if state.next_marker.is_none() && !state.operations.is_empty() => {
+                state.operations.truncate(1);
+                state.next_marker = Some(WHOLE_STATE.to_owned());
             }
-            _ => Ok(CheckpointResponse {
-                checkpoint_token: Some(token),
-                new_execution_state: ExecutionState {
-                    operations: changed,
-                    next_marker: None,
-                },
-            }),
+            _ => {}
         }
+        Ok(response)
     }
 
-    fn apply(&mut self, u: &OperationUpdate) {
-        let now = self.now;
-        let new = !self.ops.contains_key(&u.id);
-        assert!(
-            !(new && u.operation_type == OperationType::Execution),
-            "EXECUTION update for unknown id {}",
-            u.id
-        );
-        if new {
-            assert_eq!(
-                u.action,
-                OperationAction::Start,
-                "{} of unknown operation {}",
-                u.action,
-                u.id
-            );
-        }
-        let op = self.ops.entry(u.id.clone()).or_insert_with(|| Operation {
-            id: u.id.clone(),
-            parent_id: u.parent_id.clone(),
-            name: u.name.clone(),
-            operation_type: u.operation_type.clone(),
-            sub_type: u.sub_type.clone(),
-            start_timestamp: Some(Timestamp(now)),
-            end_timestamp: None,
-            status: OperationStatus::Started,
-            execution_details: None,
-            context_details: None,
-            step_details: None,
-            wait_details: None,
-            callback_details: None,
-            chained_invoke_details: None,
-        });
-        assert_eq!(
-            op.operation_type, u.operation_type,
-            "inconsistent type for {}",
-            u.id
-        );
-        if op.operation_type != OperationType::Execution {
-            assert_eq!(op.name, u.name, "inconsistent name for {}", u.id);
-            assert_eq!(
-                op.sub_type, u.sub_type,
-                "inconsistent sub-type for {}",
-                u.id
-            );
-            assert_eq!(
-                op.parent_id, u.parent_id,
-                "inconsistent parent for {}",
-                u.id
-            );
-        }
-        match (&u.operation_type, &u.action) {
-            (OperationType::Step, OperationAction::Start) => {
-                assert!(
-                    new || op.status == OperationStatus::Ready,
-                    "START of step {} in status {}",
-                    u.id,
-                    op.status
-                );
-                op.status = OperationStatus::Started;
-                op.step_details.get_or_insert_with(Default::default);
-            }
-            (OperationType::Step, action) => {
-                assert!(
-                    matches!(op.status, OperationStatus::Started | OperationStatus::Ready),
-                    "{action} of step {} in status {}",
-                    u.id,
-                    op.status
-                );
-                let d = op.step_details.get_or_insert_with(Default::default);
-                d.attempt += 1;
-                d.next_attempt_timestamp = None;
-                match action {
-                    OperationAction::Succeed => {
-                        op.status = OperationStatus::Succeeded;
-                        op.end_timestamp = Some(Timestamp(now));
-                        d.result = u.payload.clone();
-                        d.error = None;
-                    }
-                    OperationAction::Fail => {
-                        op.status = OperationStatus::Failed;
-                        op.end_timestamp = Some(Timestamp(now));
-                        d.error = u.error.clone();
-                    }
-                    OperationAction::Retry => {
-                        let secs = u
-                            .step_options
-                            .as_ref()
-                            .and_then(|o| o.next_attempt_delay_seconds);
-                        op.status = OperationStatus::Pending;
-                        d.error = u.error.clone();
-                        d.result = u.payload.clone();
-                        d.next_attempt_timestamp =
-                            Some(Timestamp(now).plus_seconds(u64::from(secs.unwrap_or(1))));
-                    }
-                    other => panic!("invalid step action {other}"),
-                }
-            }
-            (OperationType::Wait, OperationAction::Start) => {
-                assert!(new, "START of existing wait {}", u.id);
-                let secs = u
-                    .wait_options
-                    .as_ref()
-                    .and_then(|o| o.wait_seconds)
-                    .unwrap_or(1);
-                op.wait_details = Some(Box::new(WaitDetails {
-                    scheduled_end_timestamp: Some(Timestamp(now).plus_seconds(u64::from(secs))),
-                }));
-            }
-            (OperationType::Execution, OperationAction::Succeed | OperationAction::Fail) => {
-                assert_eq!(
-                    op.status,
-                    OperationStatus::Started,
-                    "EXECUTION completed twice"
-                );
-                op.status = if u.action == OperationAction::Succeed {
-                    OperationStatus::Succeeded
-                } else {
-                    OperationStatus::Failed
-                };
-            }
-            (t, a) => panic!("the service does not accept {a} on {t}"),
-        }
-    }
-
-    /// What the service does with the invocation's output.
+    /// The invocation returned `output`. The service decides what that does to the execution;
+    /// it must be what the engine asked for.
     pub fn finish(&mut self, output: &InvocationOutput) {
-        let exec = self.ops.get_mut(EXEC_ID).expect("execution");
-        match output.status {
-            InvocationStatus::Pending => {
-                assert!(
-                    output.result.is_none() && output.error.is_none(),
-                    "PENDING with fields"
-                );
-            }
-            InvocationStatus::Succeeded => {
-                assert!(output.error.is_none(), "SUCCEEDED with an Error");
-                if exec.status == OperationStatus::Started {
-                    exec.status = OperationStatus::Succeeded;
-                }
-            }
-            InvocationStatus::Failed => {
-                assert!(output.result.is_none(), "FAILED with a Result");
-                assert!(output.error.is_some(), "FAILED without an Error");
-                if exec.status == OperationStatus::Started {
-                    exec.status = OperationStatus::Failed;
-                }
-            }
+        let running = !self.finished();
+        self.complete(InvocationEnd::Returned(output.clone()));
+        if !running {
+            // An EXECUTION checkpoint already ended it; the service ignores the status.
+            return;
         }
-        self.token_live = false;
+        let record = self.record();
+        let (status, error) = (record.status(), record.error());
+        let taken = match output.status {
+            InvocationStatus::Succeeded => status == ExecutionStatus::Succeeded,
+            InvocationStatus::Failed => {
+                status == ExecutionStatus::Failed
+                    && output.error.as_ref().is_none_or(|e| error == Some(e))
+            }
+            InvocationStatus::Pending => status == ExecutionStatus::Running,
+        };
+        assert!(
+            taken,
+            "the service did not take the output {output:?}: the execution is {status} with \
+             {error:?}"
+        );
     }
 
-    /// Fires every timer: PENDING steps become READY, started waits succeed.
+    /// The invocation failed (the handler returned an error); Lambda retries it.
+    pub fn errored(&mut self, failure: &InvocationFailure) {
+        let error = ErrorObject::new(failure.error_type.as_str(), failure.message.as_str());
+        self.complete(InvocationEnd::Errored(error));
+    }
+
+    fn complete(&mut self, end: InvocationEnd) {
+        self.svc
+            .complete_invocation(&self.arn, end)
+            .unwrap_or_else(|e| panic!("the invocation ends: {e}"));
+    }
+
+    /// Fires every timer, moving virtual time forward: PENDING steps become READY, started
+    /// waits succeed.
     pub fn fire_timers(&mut self) {
-        self.now += 1_000_000;
-        for op in self.ops.values_mut() {
-            match (&op.operation_type, &op.status) {
-                (OperationType::Step, OperationStatus::Pending) => {
-                    op.status = OperationStatus::Ready
-                }
-                (OperationType::Wait, OperationStatus::Started) => {
-                    op.status = OperationStatus::Succeeded
-                }
-                _ => {}
-            }
-        }
+        while self.svc.advance_to_next_timer(&self.arn).is_some() {}
     }
 }
