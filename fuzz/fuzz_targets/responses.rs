@@ -374,6 +374,12 @@ impl Driver {
             semantics,
         };
         let expected = self.refusal_expected(valid_name(name.as_deref()));
+        // Read before the claim: a claimed record lends its result to the operation.
+        let recorded_result = self
+            .exec
+            .operation(&next_id)
+            .and_then(|o| o.step_details.as_ref())
+            .and_then(|d| d.result.clone());
         let r = self.exec.begin_step(ContextRef::ROOT, request, &*strategy);
         self.check_refusal(expected, &r);
         if let Ok(start) = &r {
@@ -450,10 +456,7 @@ impl Driver {
                         .operation(&next_id)
                         .expect("a finished step has a record");
                     assert_eq!(rec.status, OperationStatus::Succeeded);
-                    assert_eq!(
-                        rec.step_details.as_ref().and_then(|d| d.result.clone()),
-                        value
-                    );
+                    assert_eq!(recorded_result, value);
                 }
             }
             Ok(_) => self.claimed += 1,

@@ -5,7 +5,8 @@ use std::fmt::{Debug, Display};
 use std::time::Duration;
 
 use durable_tokio::front::{
-    self, CallbackCall, CallbackConfig, ChildCall, Interrupt, StepCall, StepConfig, WaitCall,
+    self, CallbackCall, CallbackConfig, ChildCall, Interrupt, InvokeCall, InvokeConfig, StepCall,
+    StepConfig, WaitCall,
 };
 use durable_tokio::{DurableError, Json, Logger, Serdes, StepContext, StepError};
 use serde::de::DeserializeOwned;
@@ -119,6 +120,20 @@ impl DurableContext {
             submitter,
             config: CallbackConfig::new(None),
             step: StepConfig::default(),
+        }
+    }
+
+    /// Invokes another Lambda function durably; configure it like the async one and finish
+    /// with [`run`](Invoke::run), which returns the target's result, or
+    /// [`DurableError::Suspended`] while the target runs (return that from the handler).
+    pub fn invoke<O, I>(&self, name: &str, function_name: &str, input: &I) -> Invoke<'_, O>
+    where
+        O: Serialize + DeserializeOwned + 'static,
+        I: Serialize + ?Sized,
+    {
+        Invoke {
+            ctx: self,
+            config: InvokeConfig::new(name, function_name, input),
         }
     }
 
@@ -305,5 +320,23 @@ where
             &*serdes,
         );
         ctx.finish(call.callback_outcome(result))
+    }
+}
+
+/// A chained invoke being configured; [`run`](Invoke::run) it.
+#[must_use = "a chained invoke does nothing until run"]
+pub struct Invoke<'c, O> {
+    ctx: &'c DurableContext,
+    config: InvokeConfig<O>,
+}
+
+impl<O> Invoke<'_, O> {
+    durable_tokio::invoke_builder_methods!();
+
+    /// Runs it: the recorded result on replay, or the invoke.
+    pub fn run(self) -> Result<O, DurableError> {
+        let mut call = InvokeCall::begin(&self.ctx.inner, self.config);
+        let result = call.result();
+        self.ctx.finish(result)
     }
 }

@@ -13,7 +13,7 @@
 mod context;
 mod driver;
 
-pub use context::{Callback, CreateCallback, DurableContext, Step, WaitForCallback};
+pub use context::{Callback, CreateCallback, DurableContext, Invoke, Step, WaitForCallback};
 pub use driver::{handle, handle_async, run, run_with_client};
 /// The engine crate, for lower-level access (wire types, the engine itself).
 pub use durable_proto as proto;

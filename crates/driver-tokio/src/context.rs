@@ -12,6 +12,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::ops::callback::{CreateCallback, WaitForCallback};
 use crate::ops::child::ChildContext;
+use crate::ops::invoke::Invoke;
 use crate::ops::step::{Step, StepConfig};
 use crate::ops::wait::Wait;
 use crate::StepError;
@@ -332,6 +333,29 @@ impl DurableContext {
         Fut: Future<Output = Result<(), StepError>> + Send,
     {
         WaitForCallback::new(self, name, submitter)
+    }
+
+    /// Invokes another Lambda function durably with `input` (JSON) and returns its result
+    /// (JSON, or `.serdes(..)`): the service invokes `function_name` — for a durable target
+    /// a qualified name (a version or alias, e.g. `orders:live`), as the service requires —
+    /// and the invocation suspends until it ends. On replay a finished invoke returns its
+    /// recorded result without invoking again. A target that failed, timed out or was
+    /// stopped is [`DurableError::InvokeFailed`], [`InvokeTimedOut`](DurableError::InvokeTimedOut)
+    /// or [`InvokeStopped`](DurableError::InvokeStopped).
+    ///
+    /// ```no_run
+    /// # async fn demo(ctx: durable_tokio::DurableContext) -> Result<(), durable_tokio::DurableError> {
+    /// let receipt: String = ctx
+    ///     .invoke("charge", "payments:live", &serde_json::json!({"cents": 1299}))
+    ///     .await?;
+    /// # let _ = receipt; Ok(()) }
+    /// ```
+    pub fn invoke<O, I>(&self, name: &str, function_name: &str, input: &I) -> Invoke<'_, O>
+    where
+        O: Serialize + DeserializeOwned + Send + 'static,
+        I: Serialize + ?Sized,
+    {
+        Invoke::new(self, name, function_name, input)
     }
 
     /// A child context: runs `function` with a context of its own id space and

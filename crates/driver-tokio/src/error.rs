@@ -35,6 +35,15 @@ pub enum DurableError {
     /// A callback's heartbeat timeout elapsed without a heartbeat.
     #[error(transparent)]
     CallbackHeartbeatTimedOut(OperationFailure),
+    /// A chained invoke's target failed.
+    #[error(transparent)]
+    InvokeFailed(OperationFailure),
+    /// A chained invoke's target timed out.
+    #[error(transparent)]
+    InvokeTimedOut(OperationFailure),
+    /// A chained invoke's target execution was stopped.
+    #[error(transparent)]
+    InvokeStopped(OperationFailure),
     /// A value could not be serialized for checkpointing, or a recorded value could not be
     /// read back as the requested type.
     #[error("serialization error for operation {operation_id}: {message}")]
@@ -84,7 +93,10 @@ impl DurableError {
             | Self::ChildContextFailed(f)
             | Self::CallbackFailed(f)
             | Self::CallbackTimedOut(f)
-            | Self::CallbackHeartbeatTimedOut(f) => Some(f),
+            | Self::CallbackHeartbeatTimedOut(f)
+            | Self::InvokeFailed(f)
+            | Self::InvokeTimedOut(f)
+            | Self::InvokeStopped(f) => Some(f),
             _ => None,
         }
     }
@@ -110,6 +122,9 @@ impl DurableError {
             Self::CallbackFailed(_) => "DT-E007",
             Self::CallbackTimedOut(_) => "DT-E008",
             Self::CallbackHeartbeatTimedOut(_) => "DT-E009",
+            Self::InvokeFailed(_) => "DT-E010",
+            Self::InvokeTimedOut(_) => "DT-E011",
+            Self::InvokeStopped(_) => "DT-E012",
         }
     }
 
@@ -127,7 +142,10 @@ impl DurableError {
             | Self::ChildContextFailed(f)
             | Self::CallbackFailed(f)
             | Self::CallbackTimedOut(f)
-            | Self::CallbackHeartbeatTimedOut(f) => f.error().clone(),
+            | Self::CallbackHeartbeatTimedOut(f)
+            | Self::InvokeFailed(f)
+            | Self::InvokeTimedOut(f)
+            | Self::InvokeStopped(f) => f.error().clone(),
             Self::Serialization { .. } => ErrorObject::new("SerializationError", self.to_string()),
             Self::InvalidArgument(e) => ErrorObject::new(e.error_type(), e.to_string()),
             Self::Suspended | Self::Closing(_) => {

@@ -32,6 +32,7 @@ pub use lambda_runtime::Error as LambdaError;
 pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};
 pub use ops::callback::{Callback, CreateCallback, WaitForCallback};
 pub use ops::child::ChildContext;
+pub use ops::invoke::Invoke;
 pub use ops::step::Step;
 pub use ops::wait::Wait;
 pub use panic::PANIC_ERROR_TYPE;
@@ -45,6 +46,7 @@ pub mod front {
     pub use crate::context::Shared;
     pub use crate::ops::callback::{wait_for_callback_names, CallbackCall, CallbackConfig};
     pub use crate::ops::child::ChildCall;
+    pub use crate::ops::invoke::{InvokeCall, InvokeConfig};
     pub use crate::ops::step::{StepCall, StepConfig};
     pub use crate::ops::wait::WaitCall;
     pub use crate::ops::Interrupt;

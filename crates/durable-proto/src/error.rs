@@ -148,6 +148,12 @@ pub enum ExecutionError {
         /// The requested duration in milliseconds.
         millis: u128,
     },
+    /// A chained invoke was asked for with an unusable target or input.
+    #[error("invalid chained invoke: {reason}")]
+    InvalidInvoke {
+        /// Why it was refused.
+        reason: String,
+    },
     /// The execution already reached its outcome in this invocation; no more operations run.
     #[error("the invocation has already reached its outcome; no further operations run")]
     Closed,
@@ -175,6 +181,7 @@ impl ExecutionError {
             Self::TimingDependentId { .. } => "DP-X010",
             Self::MalformedRecord { .. } => "DP-X011",
             Self::InvalidTimeout { .. } => "DP-X012",
+            Self::InvalidInvoke { .. } => "DP-X013",
         }
     }
 
@@ -187,6 +194,7 @@ impl ExecutionError {
             Self::InvalidName { .. }
                 | Self::InvalidWaitDuration { .. }
                 | Self::InvalidTimeout { .. }
+                | Self::InvalidInvoke { .. }
         )
     }
 
@@ -197,7 +205,8 @@ impl ExecutionError {
             Self::MissingExecutionOperation { .. } => "InvalidInvocationInput",
             Self::InvalidName { .. }
             | Self::InvalidWaitDuration { .. }
-            | Self::InvalidTimeout { .. } => "ValidationError",
+            | Self::InvalidTimeout { .. }
+            | Self::InvalidInvoke { .. } => "ValidationError",
             Self::MalformedRecord { .. } => "InvalidOperationRecord",
             Self::UnsupportedStatus { .. } => "UnsupportedOperationStatus",
             Self::Misuse { .. } | Self::Internal { .. } => "DurableSdkInternalError",

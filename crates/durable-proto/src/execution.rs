@@ -240,6 +240,10 @@ impl Execution {
     }
 
     /// The recorded state of an operation, as last seen from the service.
+    ///
+    /// Once an operation of this invocation has claimed the record (begun with that id),
+    /// its result and error have been handed to it — moved, so that a long replay copies
+    /// none of them — and read as `None` here.
     pub fn operation(&self, id: &str) -> Option<&Operation> {
         self.journal.get(id)
     }

@@ -85,6 +85,7 @@ mod error;
 mod event;
 mod execution;
 mod ids;
+mod invoke;
 mod journal;
 mod operation;
 mod retry;
@@ -107,6 +108,7 @@ pub use error::{ExecutionError, OperationShape};
 pub use event::{Ending, Event};
 pub use execution::{Execution, InvocationFailure, InvocationOutcome, ServiceRequest};
 pub use ids::is_valid_operation_id;
+pub use invoke::{InvokeFailure, InvokeFailureKind, InvokeRequest, InvokeStart, INVOKE_SUB_TYPE};
 pub use journal::ContextRef;
 pub use operation::{OperationHandle, OperationIdentity, OperationState};
 /// The RNG trait retry strategies draw jitter from (re-exported from `rand_core`).

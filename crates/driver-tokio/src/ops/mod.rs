@@ -7,6 +7,7 @@
 
 pub(crate) mod callback;
 pub(crate) mod child;
+pub(crate) mod invoke;
 pub(crate) mod step;
 pub(crate) mod wait;
 

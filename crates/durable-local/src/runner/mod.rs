@@ -19,7 +19,7 @@ pub use execution::TestExecution;
 
 use crate::client::{lock_service, LocalClient, SharedService};
 use crate::TimeMode;
-use crate::{InvocationEnd, InvocationRecord};
+use crate::{ChainedInvokeEnd, InvocationEnd, InvocationRecord};
 use crate::{RunnerError, ServiceError};
 
 /// The error type recorded for an invocation the runner ended abruptly
@@ -361,6 +361,17 @@ impl LocalRunner {
         error: ErrorObject,
     ) -> Result<(), ServiceError> {
         lock_service(&self.service).send_callback_failure(callback_id, error)
+    }
+
+    /// Ends the STARTED chained invoke `operation_id` of execution `arn` as its target
+    /// would (the runner does not run invoke targets itself yet).
+    pub fn complete_chained_invoke(
+        &self,
+        arn: &str,
+        operation_id: &str,
+        end: ChainedInvokeEnd,
+    ) -> Result<(), ServiceError> {
+        lock_service(&self.service).complete_chained_invoke(arn, operation_id, end)
     }
 
     /// Sends a callback heartbeat (`SendDurableExecutionCallbackHeartbeat`).

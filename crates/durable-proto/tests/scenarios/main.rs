@@ -3,6 +3,7 @@
 //! out", with the service's own rules checking every request.
 
 mod callbacks;
+mod invokes;
 mod props;
 mod steps;
 mod termination;
@@ -171,6 +172,13 @@ impl FakeService {
         self.svc
             .send_callback_failure(callback_id, error)
             .expect("the callback completes");
+    }
+
+    /// Ends chained invoke `id` as its target would.
+    pub(crate) fn complete_invoke(&mut self, id: &str, end: durable_service::ChainedInvokeEnd) {
+        self.svc
+            .complete_chained_invoke(&self.arn, id, end)
+            .expect("the invoke completes");
     }
 
     /// The service's record of operation `id`.
