@@ -336,3 +336,34 @@ async fn the_blocking_wait_for_callback_has_the_same_shape_and_result() {
     assert_eq!(execution.result::<String>().unwrap(), "approved: false");
     assert_eq!(submitted(&submits), 1);
 }
+
+#[tokio::test]
+async fn a_callback_result_of_the_wrong_type_is_a_serialization_error() {
+    let mut runner = LocalRunner::new();
+    runner.register("typed", |_: (), ctx: DurableContext| async move {
+        let callback = ctx.create_callback::<bool>("approval").await?;
+        Ok::<_, DurableError>(match callback.await {
+            Err(DurableError::Serialization { message, .. }) => {
+                assert!(
+                    message.contains("approval") && message.contains("bool"),
+                    "{message}"
+                );
+                "unreadable".to_owned()
+            }
+            other => format!("{other:?}"),
+        })
+    });
+    let arn = runner.start("typed", ()).unwrap();
+    runner.run_one_invocation(&arn).await.unwrap();
+    let id = runner
+        .execution(&arn)
+        .unwrap()
+        .callback_id("approval")
+        .unwrap()
+        .to_owned();
+    runner
+        .send_callback_success(&id, Some("not json".into()))
+        .unwrap();
+    let execution = runner.drive(&arn).await.unwrap();
+    assert_eq!(execution.result::<String>().unwrap(), "unreadable");
+}
