@@ -48,6 +48,27 @@ impl DurableContext {
         self.inner.is_replaying()
     }
 
+    /// A random source that yields the same values on every replay of this point of the
+    /// code (see `durable_tokio::DurableContext::random`).
+    pub fn random(&self) -> Result<durable_tokio::SeededRng, DurableError> {
+        self.inner.random()
+    }
+
+    /// A UUID that is the same on every replay of this point of the code.
+    pub fn uuid(&self) -> Result<String, DurableError> {
+        self.inner.uuid()
+    }
+
+    /// The current time, recorded by a step named `name` (every replay sees the first
+    /// run's time).
+    pub fn now(&self, name: &str) -> Result<std::time::SystemTime, DurableError> {
+        let millis: u64 = self
+            .step(name, |_| Ok(front::system_millis()))
+            .retry(durable_tokio::RetryPolicy::none())
+            .run()?;
+        Ok(std::time::UNIX_EPOCH + Duration::from_millis(millis))
+    }
+
     /// A logger whose events are dropped while replaying.
     pub fn logger(&self) -> &Logger {
         &self.logger

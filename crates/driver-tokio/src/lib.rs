@@ -22,7 +22,7 @@ pub use durable_proto as proto;
 pub use durable_proto::{
     retry_fn, Backoff, ErrorObject, ExecutionConfig, ExecutionError, FnRetryStrategy,
     InvocationOutcome, Jitter, RetryConfigError, RetryDecision, RetryPolicy, RetryStrategy,
-    RngCore, StepSemantics,
+    RngCore, SeededRng, StepSemantics,
 };
 pub use error::{error_object_of, readable_type_name, DurableError, StepError};
 pub use failure::OperationFailure;
@@ -47,6 +47,7 @@ pub mod front {
     pub use crate::ops::callback::{wait_for_callback_names, CallbackCall, CallbackConfig};
     pub use crate::ops::child::ChildCall;
     pub use crate::ops::invoke::{InvokeCall, InvokeConfig};
+    pub use crate::ops::replay_safe::system_millis;
     pub use crate::ops::step::{StepCall, StepConfig};
     pub use crate::ops::wait::WaitCall;
     pub use crate::ops::Interrupt;

@@ -132,6 +132,8 @@ pub struct Execution {
     pub(crate) in_body: Option<OperationHandle>,
     /// Operations that wait on the service and whose pending record has not arrived yet.
     pub(crate) awaiting_record: Vec<OperationHandle>,
+    /// Draws made inside the body of this step (see `deterministic.rs`).
+    pub(crate) body_draws: (Option<OperationHandle>, u32),
     /// Callbacks whose id user code waits for (see `promote_recorded`).
     pub(crate) wanting_record: Vec<OperationHandle>,
 }
@@ -175,6 +177,7 @@ impl Execution {
             in_body: None,
             awaiting_record: Vec::new(),
             wanting_record: Vec::new(),
+            body_draws: (None, 0),
         };
         if execution.next_marker.is_none() {
             execution.finish_loading();

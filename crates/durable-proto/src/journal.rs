@@ -27,6 +27,10 @@ pub(crate) struct ContextState {
     /// Operations of this context in progress: awaited and unfinished (running, awaiting an
     /// acknowledgement, blocked on the service, running their children).
     pub(crate) active: usize,
+    /// The operation position the draw counter belongs to (see `deterministic.rs`).
+    pub(crate) draw_position: u32,
+    /// Deterministic draws made since operation `draw_position` was begun.
+    pub(crate) draws: u32,
 }
 
 impl ContextState {
@@ -37,6 +41,8 @@ impl ContextState {
             prior,
             replaying: prior > 0,
             active: 0,
+            draw_position: 0,
+            draws: 0,
         }
     }
 }

@@ -81,6 +81,7 @@ mod callback;
 mod checkpoint;
 mod config;
 mod context;
+mod deterministic;
 mod error;
 mod event;
 mod execution;

@@ -8,6 +8,7 @@
 pub(crate) mod callback;
 pub(crate) mod child;
 pub(crate) mod invoke;
+pub(crate) mod replay_safe;
 pub(crate) mod step;
 pub(crate) mod wait;
 
