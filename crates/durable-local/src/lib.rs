@@ -274,8 +274,8 @@ pub use durable_service::{
 };
 pub use error::RunnerError;
 pub use runner::{
-    LocalRunner, LocalRunnerBuilder, TestExecution, CRASH_ERROR_TYPE, INVOCATION_PANIC_ERROR_TYPE,
-    TIMEOUT_ERROR_TYPE,
+    CallbackResponse, LocalRunner, LocalRunnerBuilder, TestExecution, CRASH_ERROR_TYPE,
+    INVOCATION_PANIC_ERROR_TYPE, TIMEOUT_ERROR_TYPE,
 };
 
 /// `docs/local-testing.md`, whose Rust examples are compiled and run as doctests.

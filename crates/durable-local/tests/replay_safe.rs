@@ -20,7 +20,10 @@ async fn draws(log: Log, ctx: DurableContext) -> Result<String, DurableError> {
     // A draw inside the body: the body is skipped on replay, so it must not shift the
     // draws after the step.
     let in_body: u64 = ctx
-        .step("work", move |_| async move { Ok(inner.random()?.next_u64()) })
+        .step(
+            "work",
+            move |_| async move { Ok(inner.random()?.next_u64()) },
+        )
         .await?;
     seen.push(ctx.uuid()?);
     let now = ctx.now("now").await?;
@@ -61,7 +64,11 @@ async fn draws_repeat_on_replay_and_differ_between_points_and_executions() {
     assert_eq!(log.len(), 4);
     assert_eq!(log[0], log[1], "the replay drew the same values");
     assert_eq!(log[2], log[3]);
-    assert_ne!(log[0][..4], log[2][..4], "another execution draws other values");
+    assert_ne!(
+        log[0][..4],
+        log[2][..4],
+        "another execution draws other values"
+    );
     let points = &log[0];
     assert!(is_uuid_v4(&points[1]) && is_uuid_v4(&points[2]) && is_uuid_v4(&points[3]));
     assert_ne!(points[1], points[2], "two draws at one point differ");

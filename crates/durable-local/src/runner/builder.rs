@@ -156,6 +156,8 @@ impl LocalRunnerBuilder {
             client: Arc::new(LocalClient::new(service.clone())),
             service,
             functions: Default::default(),
+            plain: Default::default(),
+            responders: Default::default(),
             settings: self.settings,
         })
     }

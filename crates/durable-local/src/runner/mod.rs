@@ -3,6 +3,7 @@
 
 mod builder;
 mod execution;
+mod external;
 mod register;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 pub use builder::LocalRunnerBuilder;
 pub use execution::TestExecution;
+pub use external::CallbackResponse;
 
 use crate::client::{lock_service, LocalClient, SharedService};
 use crate::TimeMode;
@@ -85,6 +87,10 @@ pub struct LocalRunner {
     service: SharedService,
     client: Arc<LocalClient>,
     functions: HashMap<String, Invoker>,
+    /// Plain chained-invoke targets (see `register_plain`).
+    plain: HashMap<String, external::PlainTarget>,
+    /// Declarative callback responders by callback name (see `on_callback`).
+    responders: HashMap<String, CallbackResponse>,
     settings: RunnerSettings,
 }
 
@@ -196,6 +202,11 @@ impl LocalRunner {
                     });
                 }
                 self.run_one_invocation(arn).await?;
+                continue;
+            }
+            // The outside world (invoke targets, callback responders) moves before the
+            // service's next timer when it is due first.
+            if self.serve_external(arn).await? {
                 continue;
             }
             match next {
