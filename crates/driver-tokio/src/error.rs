@@ -138,19 +138,13 @@ impl DurableError {
     /// The wire error this error records as.
     pub fn to_error_object(&self) -> ErrorObject {
         match self {
-            Self::StepFailed(f)
-            | Self::ChildContextFailed(f)
-            | Self::CallbackFailed(f)
-            | Self::CallbackTimedOut(f)
-            | Self::CallbackHeartbeatTimedOut(f)
-            | Self::InvokeFailed(f)
-            | Self::InvokeTimedOut(f)
-            | Self::InvokeStopped(f) => f.error().clone(),
             Self::Serialization { .. } => ErrorObject::new("SerializationError", self.to_string()),
             Self::InvalidArgument(e) => ErrorObject::new(e.error_type(), e.to_string()),
-            Self::Suspended | Self::Closing(_) => {
-                ErrorObject::new("DurableSdkInternalError", self.to_string())
-            }
+            // Every failure variant records the error it carries.
+            _ => match self.failure() {
+                Some(f) => f.error().clone(),
+                None => ErrorObject::new("DurableSdkInternalError", self.to_string()),
+            },
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::error::StepError;
 use crate::failure::OperationFailure;
 use crate::ops::child::ChildCall;
 use crate::ops::step::{Step, StepConfig};
-use crate::ops::{or_park, refusal, Interrupt, ReleaseGuard};
+use crate::ops::{decided_or_parked, or_park, refusal, Interrupt, ReleaseGuard};
 use crate::serdes::{Json, Serdes};
 use crate::OperationFuture;
 
@@ -144,14 +144,8 @@ impl<T: Send + 'static> IntoFuture for Callback<T> {
     type Output = Result<T, DurableError>;
     type IntoFuture = OperationFuture<'static, T>;
 
-    fn into_future(mut self) -> Self::IntoFuture {
-        match self.call.result() {
-            Err(Interrupt::Blocked) => {
-                // `call` (and its release guard) lives as long as the parked future.
-                OperationFuture::pending(async move { or_park(self.call.result()).await })
-            }
-            decided => OperationFuture::decided(decided),
-        }
+    fn into_future(self) -> Self::IntoFuture {
+        decided_or_parked(self.call, CallbackCall::result)
     }
 }
 
@@ -182,10 +176,7 @@ impl<T> CallbackCall<T> {
             )
             .map_err(refusal);
         shared.changed.notify_one();
-        let guard = start
-            .as_ref()
-            .ok()
-            .map(|s| ReleaseGuard::new(shared.clone(), s.op()));
+        let guard = ReleaseGuard::watching(&shared, start.as_ref().ok().map(|s| s.op()));
         Self {
             shared,
             start,

@@ -99,7 +99,7 @@ impl ChildCall {
             _ => None,
         };
         Self {
-            _guard: op.map(|op| ReleaseGuard::new(shared.clone(), op)),
+            _guard: ReleaseGuard::watching(&shared, op),
             shared,
             start,
         }

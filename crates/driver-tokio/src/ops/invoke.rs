@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::context::{DurableContext, Shared};
 use crate::error::DurableError;
 use crate::failure::OperationFailure;
-use crate::ops::{or_park, refusal, Interrupt, ReleaseGuard};
+use crate::ops::{decided_or_parked, refusal, Interrupt, ReleaseGuard};
 use crate::serdes::{Json, Serdes};
 use crate::OperationFuture;
 
@@ -89,14 +89,7 @@ impl<'c, O: Send + 'static> IntoFuture for Invoke<'c, O> {
     type IntoFuture = OperationFuture<'c, O>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let mut call = InvokeCall::begin(self.ctx, self.config);
-        match call.result() {
-            // `call` (and its release guard) lives as long as the parked future.
-            Err(Interrupt::Blocked) => {
-                OperationFuture::pending(async move { or_park(call.result()).await })
-            }
-            decided => OperationFuture::decided(decided),
-        }
+        decided_or_parked(InvokeCall::begin(self.ctx, self.config), InvokeCall::result)
     }
 }
 
@@ -137,10 +130,7 @@ impl<O> InvokeCall<O> {
                 .map_err(refusal),
         };
         shared.changed.notify_one();
-        let guard = start
-            .as_ref()
-            .ok()
-            .map(|s| ReleaseGuard::new(shared.clone(), s.op()));
+        let guard = ReleaseGuard::watching(&shared, start.as_ref().ok().map(|s| s.op()));
         Self {
             shared,
             start,

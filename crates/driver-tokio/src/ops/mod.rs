@@ -49,6 +49,24 @@ pub(crate) fn refusal(error: ExecutionError) -> Interrupt {
     }
 }
 
+/// The future of an operation whose core answers without awaiting: decided now, or parked
+/// (holding `call`, and with it the release guard) until the driver drops the branch.
+pub(crate) fn decided_or_parked<'c, T, C>(
+    mut call: C,
+    result: impl Fn(&mut C) -> Result<T, Interrupt> + Send + 'c,
+) -> crate::OperationFuture<'c, T>
+where
+    T: Send + 'c,
+    C: Send + 'c,
+{
+    match result(&mut call) {
+        Err(Interrupt::Blocked) => {
+            crate::OperationFuture::pending(async move { or_park(result(&mut call)).await })
+        }
+        decided => crate::OperationFuture::decided(decided),
+    }
+}
+
 /// Never resolves: the branch cannot proceed in this invocation, and the driver drops it.
 pub(crate) async fn park<T>() -> T {
     std::future::pending().await
@@ -83,6 +101,11 @@ impl ReleaseGuard {
 
     /// The operation finished on record before user code touched it: releasing it would
     /// change nothing, so the drop need not take the lock (replay drops one per operation).
+    /// A guard for the operation a begin call returned, if it returned one.
+    pub(crate) fn watching(shared: &Arc<Shared>, op: Option<OperationHandle>) -> Option<Self> {
+        op.map(|op| Self::new(shared.clone(), op))
+    }
+
     pub(crate) fn disarm(&mut self) {
         self.armed = false;
     }

@@ -148,10 +148,7 @@ impl<T> StepCall<T> {
         if !matches!(start, Ok(StepStart::Done { .. })) {
             shared.changed.notify_one();
         }
-        let guard = start
-            .as_ref()
-            .ok()
-            .map(|s| ReleaseGuard::new(shared.clone(), s.op()));
+        let guard = ReleaseGuard::watching(&shared, start.as_ref().ok().map(|s| s.op()));
         Self {
             shared,
             name,

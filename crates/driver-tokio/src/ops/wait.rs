@@ -68,7 +68,7 @@ impl WaitCall {
         };
         Self {
             start,
-            _guard: op.map(|op| ReleaseGuard::new(shared.clone(), op)),
+            _guard: ReleaseGuard::watching(shared, op),
         }
     }
 
