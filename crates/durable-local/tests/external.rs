@@ -23,11 +23,13 @@ async fn payments(input: serde_json::Value, ctx: DurableContext) -> Result<Strin
     ctx.wait("settle", Duration::from_secs(3_600)).await?;
     let cents = input["cents"].as_u64().unwrap_or(0);
     if cents == 0 {
-        return Err(DurableError::StepFailed(durable_tokio::OperationFailure::new(
-            "0",
-            None,
-            ErrorObject::new("EmptyCharge", "nothing to charge"),
-        )));
+        return Err(DurableError::StepFailed(
+            durable_tokio::OperationFailure::new(
+                "0",
+                None,
+                ErrorObject::new("EmptyCharge", "nothing to charge"),
+            ),
+        ));
     }
     Ok(format!("receipt-{cents}"))
 }
@@ -50,7 +52,11 @@ async fn a_durable_target_runs_as_its_own_execution_and_its_result_completes_the
     assert_eq!(execution.status(), ExecutionStatus::Succeeded);
     assert_eq!(execution.result::<String>().unwrap(), "ok \"receipt-1299\"");
     // The target's hour-long wait passed on virtual time, and it is an execution of its own.
-    assert!(execution.elapsed_millis() >= 3_600_000, "{}", execution.elapsed_millis());
+    assert!(
+        execution.elapsed_millis() >= 3_600_000,
+        "{}",
+        execution.elapsed_millis()
+    );
     let targets: Vec<_> = runner
         .executions()
         .into_iter()

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use durable_local::{EventType, ExecutionStatus, LocalRunner, TestExecution};
+use durable_local::{CallbackResponse, EventType, ExecutionStatus, LocalRunner, TestExecution};
 use durable_tokio::{DurableContext, DurableError, Jitter, RetryPolicy, StepSemantics};
 use durable_workflows::{OpSpec, BACKOFF};
 use proptest::prelude::*;
@@ -65,6 +65,23 @@ async fn program(
                     .await?;
                 out.push("waited".to_owned());
             }
+            OpSpec::Callback { .. } => {
+                let callback = ctx.create_callback::<String>(&format!("op{i}")).await?;
+                out.push(match callback.await {
+                    Ok(v) => v,
+                    Err(DurableError::CallbackFailed(e)) => format!("failed: {}", e.error_type()),
+                    Err(other) => return Err(other),
+                });
+            }
+            OpSpec::Invoke { fail } => {
+                let target = if fail { "fails:1" } else { "echoes:1" };
+                let r = ctx.invoke::<String, _>(&format!("op{i}"), target, &i).await;
+                out.push(match r {
+                    Ok(v) => v,
+                    Err(DurableError::InvokeFailed(e)) => format!("failed: {}", e.error_type()),
+                    Err(other) => return Err(other),
+                });
+            }
         }
     }
     Ok(out)
@@ -79,6 +96,21 @@ async fn run(
     let (program_ops, program_bodies) = (ops.clone(), bodies.clone());
     runner.register("generated", move |_: (), ctx: DurableContext| {
         program(program_ops.clone(), program_bodies.clone(), ctx)
+    });
+    // The outside world: responders for the callbacks, targets for the invokes.
+    for (i, op) in ops.iter().enumerate() {
+        if let OpSpec::Callback { fail } = op {
+            let response = if *fail {
+                CallbackResponse::fail(durable_proto::ErrorObject::new("Rejected", "no"))
+            } else {
+                CallbackResponse::succeed(format!("cb:{i}"))
+            };
+            runner.on_callback(&format!("op{i}"), response.after(Duration::from_secs(60)));
+        }
+    }
+    runner.register_plain("echoes", |i: usize| Ok(format!("inv:{i}")));
+    runner.register_plain("fails", |_: usize| {
+        Err::<String, _>(durable_proto::ErrorObject::new("TargetFailed", "x"))
     });
     if let Some(n) = crash_after {
         runner.crash_after_checkpoints(n);

@@ -27,6 +27,18 @@ pub enum OpSpec {
         /// Its duration in seconds.
         secs: u64,
     },
+    /// A callback the outside world completes between invocations: with the result
+    /// `"cb:<index>"`, or with a failure of type `Rejected`.
+    Callback {
+        /// Whether the outside world fails it.
+        fail: bool,
+    },
+    /// A chained invoke whose target ends between invocations: with the result
+    /// `"inv:<index>"`, or failing with type `TargetFailed`.
+    Invoke {
+        /// Whether the target fails.
+        fail: bool,
+    },
 }
 
 impl OpSpec {
@@ -47,14 +59,32 @@ impl OpSpec {
 pub const BACKOFF: (Duration, Duration, f64) =
     (Duration::from_secs(1), Duration::from_secs(60), 2.0);
 
-/// One operation: three steps for every wait, waits of 1 s up to `max_wait_secs`.
+/// One operation: three steps for every wait, callback or invoke; waits of 1 s up to
+/// `max_wait_secs`.
 pub fn op_spec(max_wait_secs: u64) -> impl Strategy<Value = OpSpec> {
     prop_oneof![
-        3 => (any::<bool>(), 1u32..4, 0u32..4).prop_map(|(at_most_once, max_attempts, failures)| {
+        9 => (any::<bool>(), 1u32..4, 0u32..4).prop_map(|(at_most_once, max_attempts, failures)| {
             OpSpec::Step { at_most_once, max_attempts, failures }
         }),
-        1 => (1u64..max_wait_secs.max(2)).prop_map(|secs| OpSpec::Wait { secs }),
+        3 => (1u64..max_wait_secs.max(2)).prop_map(|secs| OpSpec::Wait { secs }),
+        2 => any::<bool>().prop_map(|fail| OpSpec::Callback { fail }),
+        1 => any::<bool>().prop_map(|fail| OpSpec::Invoke { fail }),
     ]
+}
+
+/// The result the outside world sends for the callback at `index` (JSON).
+pub fn callback_result(index: usize) -> String {
+    format!("\"cb:{index}\"")
+}
+
+/// The result the invoke target returns for the invoke at `index` (JSON).
+pub fn invoke_result(index: usize) -> String {
+    format!("\"inv:{index}\"")
+}
+
+/// The index of the operation named `op<index>`.
+pub fn index_of(name: &str) -> Option<usize> {
+    name.strip_prefix("op")?.parse().ok()
 }
 
 /// A sequential program of `len` operations.

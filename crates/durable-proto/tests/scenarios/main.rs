@@ -167,6 +167,39 @@ impl FakeService {
         while self.svc.advance_to_next_timer(&self.arn).is_some() {}
     }
 
+    /// Every STARTED callback and chained invoke: (id, name, type, callback id).
+    pub(crate) fn started_externals(&self) -> Vec<(String, String, OperationType, Option<String>)> {
+        let record = self.svc.execution(&self.arn).expect("execution");
+        record
+            .operations()
+            .iter()
+            .filter(|o| {
+                o.status == OperationStatus::Started
+                    && matches!(
+                        o.operation_type,
+                        OperationType::Callback | OperationType::ChainedInvoke
+                    )
+            })
+            .map(|o| {
+                (
+                    o.id.clone(),
+                    o.name.clone().unwrap_or_default(),
+                    o.operation_type.clone(),
+                    o.callback_details
+                        .as_ref()
+                        .and_then(|d| d.callback_id.clone()),
+                )
+            })
+            .collect()
+    }
+
+    /// Completes callback `callback_id` with `result`, as an external system would.
+    pub(crate) fn send_callback_success(&mut self, callback_id: &str, result: Option<String>) {
+        self.svc
+            .send_callback_success(callback_id, result)
+            .expect("the callback completes");
+    }
+
     /// Completes callback `callback_id` with a failure, as an external system would.
     pub(crate) fn send_callback_failure(&mut self, callback_id: &str, error: ErrorObject) {
         self.svc
@@ -333,6 +366,56 @@ impl Ctx<'_> {
                 }
             }
             other => panic!("step start this harness does not know: {other:?}"),
+        }
+    }
+
+    /// A callback named `name`: its result (or `"failed: <type>"`) as JSON text once the
+    /// outside world completed it.
+    pub(crate) fn callback(&mut self, name: &str) -> Result<String, Stop> {
+        let request = CallbackRequest {
+            name: Some(name),
+            ..CallbackRequest::default()
+        };
+        let start = self
+            .exec
+            .begin_callback(self.context, request)
+            .map_err(Stop::Fatal)?;
+        let op = start.op();
+        self.exec.activate(op);
+        self.pump();
+        if self.crashed {
+            return Err(Stop::Crashed);
+        }
+        match self.exec.await_callback(op).map_err(Stop::Fatal)? {
+            CallbackEnd::Blocked => Err(Stop::Suspended),
+            CallbackEnd::Done(Ok(v)) => Ok(v.unwrap_or_default()),
+            CallbackEnd::Done(Err(f)) => Ok(format!("\"failed: {}\"", f.error.type_name())),
+            other => panic!("callback end this harness does not know: {other:?}"),
+        }
+    }
+
+    /// A chained invoke named `name`: the target's result (or `"failed: <type>"`).
+    pub(crate) fn invoke(&mut self, name: &str) -> Result<String, Stop> {
+        let request = InvokeRequest {
+            name: Some(name),
+            function_name: "target:1",
+            payload: "{}",
+            tenant_id: None,
+        };
+        match self
+            .exec
+            .begin_invoke(self.context, request)
+            .map_err(Stop::Fatal)?
+        {
+            InvokeStart::Blocked { op } => {
+                self.exec.activate(op);
+                Err(Stop::Suspended)
+            }
+            InvokeStart::Done { result, .. } => Ok(match result {
+                Ok(v) => v.unwrap_or_default(),
+                Err(f) => format!("\"failed: {}\"", f.error.type_name()),
+            }),
+            other => panic!("invoke start this harness does not know: {other:?}"),
         }
     }
 
