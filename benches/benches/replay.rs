@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use durable_bench::{
-    bench_mode, envelope, fmt_duration, median, ratio, replay_blocking, replay_tokio, runtime,
-    time, triangle, STEP_NAME,
+    bench_mode, context_envelope, envelope, fmt_duration, median, ratio, replay_blocking,
+    replay_contexts_tokio, replay_tokio, runtime, time, triangle, STEP_NAME,
 };
 use durable_proto::InvocationInput;
 
@@ -127,6 +127,34 @@ fn summary() {
         verdict(scaling <= floor_scaling.max(10.0) * 1.2)
     );
     println!("target zero checkpoint calls on pure replay: met (the client panics on any call)");
+    // Child contexts against plain steps, per operation, interleaved.
+    let rt = runtime();
+    let n = 1_000;
+    let (steps, contexts) = (envelope(n, STEP_NAME), context_envelope(n));
+    let (mut s, mut c) = (Vec::new(), Vec::new());
+    for _ in 0..31 {
+        s.push(time(|| rt.block_on(replay_tokio(&steps, n))).0);
+        c.push(
+            time(|| {
+                assert_eq!(
+                    rt.block_on(replay_contexts_tokio(&contexts, n)),
+                    triangle(n)
+                )
+            })
+            .0,
+        );
+    }
+    let (s, c) = (median(&mut s), median(&mut c));
+    let per_op = ratio(c, s);
+    println!(
+        "1000 child contexts (one step each) {} vs 1000 steps {}: {per_op:.2} x per operation",
+        fmt_duration(c),
+        fmt_duration(s)
+    );
+    println!(
+        "target child-context replay <= 1.5 x a step, per operation: {per_op:.2} -> {}",
+        verdict(per_op <= 1.5)
+    );
 }
 
 fn main() {

@@ -62,6 +62,50 @@ pub fn envelope(n: u64, name: &str) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// The envelope of `n` SUCCEEDED child contexts named `group` (ids `"1"..="n"`, result the
+/// context's number), each of which ran one step. The service hides the children of a
+/// finished context (no `ReplayChildren`), so only the contexts are in it.
+pub fn context_envelope(n: u64) -> Vec<u8> {
+    let mut s = String::from_utf8(envelope(0, STEP_NAME)).expect("utf-8");
+    s.truncate(s.len() - "]}}".len());
+    let t0 = 1_795_872_239_083_u64;
+    for i in 1..=n {
+        let start = t0 + i * 7;
+        let _ = write!(
+            s,
+            r#",{{"Id":"{i}","Name":"group","Type":"CONTEXT","SubType":"RunInChildContext","Status":"SUCCEEDED","StartTimestamp":{start},"EndTimestamp":{end},"ContextDetails":{{"Result":"{i}"}}}}"#,
+            end = start + 3
+        );
+    }
+    s.push_str("]}}");
+    s.into_bytes()
+}
+
+/// Replays a [`context_envelope`] of `n` contexts with the async driver, each context
+/// holding one step (not run: the contexts finished on record).
+pub async fn replay_contexts_tokio(bytes: &[u8], n: u64) -> u64 {
+    let input = InvocationInput::from_slice(bytes).expect("a valid envelope");
+    let client = Arc::new(NoCallClient::default());
+    let outcome = durable_tokio::handle(
+        input,
+        client,
+        Options::default(),
+        move |_: IgnoredAny, ctx| async move {
+            let mut sum = 0;
+            for i in 1..=n {
+                sum += ctx
+                    .run_in_child_context("group", move |c| async move {
+                        c.step(STEP_NAME, move |_| async move { Ok(i) }).await
+                    })
+                    .await?;
+            }
+            Ok::<_, DurableError>(sum)
+        },
+    )
+    .await;
+    expect_sum(outcome)
+}
+
 /// The envelope of a first invocation: only the EXECUTION operation.
 pub fn fresh_envelope() -> Vec<u8> {
     envelope(0, STEP_NAME)
