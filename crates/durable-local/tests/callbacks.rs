@@ -367,3 +367,29 @@ async fn a_callback_result_of_the_wrong_type_is_a_serialization_error() {
     let execution = runner.drive(&arn).await.unwrap();
     assert_eq!(execution.result::<String>().unwrap(), "unreadable");
 }
+
+#[tokio::test]
+async fn callback_awaits_one_round_trip() {
+    // The same invocation with and without a callback: creating it costs exactly one
+    // checkpoint call (its START, awaited for the id); everything else shares a batch.
+    let mut runner = LocalRunner::new();
+    runner.register("plain", |_: (), ctx: DurableContext| async move {
+        ctx.step("work", |_| async { Ok(1u8) }).await?;
+        ctx.wait("later", Duration::from_secs(60)).await?;
+        Ok::<_, DurableError>(())
+    });
+    runner.register("with-callback", |_: (), ctx: DurableContext| async move {
+        let callback = ctx.create_callback::<bool>("approval").await?;
+        ctx.step("work", |_| async { Ok(1u8) }).await?;
+        ctx.wait("later", Duration::from_secs(60)).await?;
+        drop(callback);
+        Ok::<_, DurableError>(())
+    });
+    let mut calls = Vec::new();
+    for name in ["plain", "with-callback"] {
+        let arn = runner.start(name, ()).unwrap();
+        let invocation = runner.run_one_invocation(&arn).await.unwrap();
+        calls.push(invocation.checkpoint_calls);
+    }
+    assert_eq!(calls[1], calls[0] + 1, "{calls:?}");
+}
