@@ -14,9 +14,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use durable_tokio::{ErrorObject, RetryDecision, RetryStrategy};
+use durable_tokio::{ErrorObject, RetryDecision, RetryStrategy, Serdes};
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 pub mod blocking_driver;
 pub mod tokio_driver;
@@ -129,3 +130,178 @@ pub struct WaitsDone {
 pub fn crash_runtime() -> ! {
     std::process::exit(1)
 }
+
+/// Whether this is the first time the execution `execution_arn` got here; the first call for
+/// an execution returns `true` and leaves a marker in the temp directory (requirement 3-12
+/// crashes the runtime once: an at-least-once step re-runs with the same attempt number, so
+/// the SDK's state cannot tell the re-run apart, and the harness manual suggests a local file).
+pub fn first_time_for(execution_arn: &str, what: &str) -> bool {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (execution_arn, what).hash(&mut hasher);
+    let marker = std::env::temp_dir().join(format!("conformance-{what}-{:016x}", hasher.finish()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(marker)
+        .is_ok()
+}
+
+/// Checkpoints a string upper-cased as raw text, and reads raw text back (requirement 3-14:
+/// the child context's recorded payload is `HELLO CHILD`, not a JSON string).
+#[derive(Debug, Clone, Copy)]
+pub struct UppercaseText;
+
+impl Serdes<String> for UppercaseText {
+    fn serialize(&self, value: &String) -> Result<String, String> {
+        Ok(value.to_uppercase())
+    }
+
+    fn deserialize(&self, text: &str) -> Result<String, String> {
+        Ok(text.to_owned())
+    }
+}
+
+/// Reads a result by upper-casing its raw text (requirement 5-16: the target's `"hello"`
+/// becomes the string `"HELLO"`, quotes included).
+#[derive(Debug, Clone, Copy)]
+pub struct UppercaseRaw;
+
+impl Serdes<String> for UppercaseRaw {
+    fn serialize(&self, value: &String) -> Result<String, String> {
+        serde_json::to_string(value).map_err(|e| e.to_string())
+    }
+
+    fn deserialize(&self, text: &str) -> Result<String, String> {
+        Ok(text.to_uppercase())
+    }
+}
+
+/// Serializes a JSON value with every string upper-cased: the custom payload serializer of
+/// requirement 5-15 (the input of `invoke` is serialized through `Serialize`).
+#[derive(Debug)]
+pub struct UppercaseStrings<'a>(pub &'a Value);
+
+impl Serialize for UppercaseStrings<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        fn upper(value: &Value) -> Value {
+            match value {
+                Value::String(s) => Value::String(s.to_uppercase()),
+                Value::Array(items) => Value::Array(items.iter().map(upper).collect()),
+                Value::Object(map) => {
+                    Value::Object(map.iter().map(|(k, v)| (k.clone(), upper(v))).collect())
+                }
+                other => other.clone(),
+            }
+        }
+        upper(self.0).serialize(serializer)
+    }
+}
+
+/// The typed message of requirement 4-15, its timestamp in seconds since the epoch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Message {
+    /// The sender's id.
+    pub id: String,
+    /// The text.
+    pub message: String,
+    /// When it was sent, seconds since the Unix epoch.
+    pub timestamp: i64,
+}
+
+/// Reads a callback payload `{"id", "message", "timestamp": "<RFC 3339 UTC>"}` into a
+/// [`Message`] (requirement 4-15's custom deserializer).
+#[derive(Debug, Clone, Copy)]
+pub struct MessageSerdes;
+
+impl Serdes<Message> for MessageSerdes {
+    fn serialize(&self, value: &Message) -> Result<String, String> {
+        serde_json::to_string(value).map_err(|e| e.to_string())
+    }
+
+    fn deserialize(&self, text: &str) -> Result<Message, String> {
+        #[derive(Deserialize)]
+        struct Raw {
+            id: String,
+            message: String,
+            timestamp: String,
+        }
+        let raw: Raw = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        Ok(Message {
+            id: raw.id,
+            message: raw.message,
+            timestamp: rfc3339_utc_seconds(&raw.timestamp)?,
+        })
+    }
+}
+
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
+fn rfc3339_utc_seconds(text: &str) -> Result<i64, String> {
+    let bad = || format!("not an RFC 3339 UTC timestamp: {text:?}");
+    let field = |range: std::ops::Range<usize>| -> Result<i64, String> {
+        text.get(range).and_then(|s| s.parse().ok()).ok_or_else(bad)
+    };
+    if !text.ends_with('Z') || text.len() < 20 {
+        return Err(bad());
+    }
+    let (y, m, d) = (field(0..4)?, field(5..7)?, field(8..10)?);
+    let (hh, mm, ss) = (field(11..13)?, field(14..16)?, field(17..19)?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(days * 86_400 + hh * 3_600 + mm * 60 + ss)
+}
+
+/// Reads a callback payload such as `42` as a number (requirement 4-16's deserializer).
+#[derive(Debug, Clone, Copy)]
+pub struct NumberSerdes;
+
+impl Serdes<i64> for NumberSerdes {
+    fn serialize(&self, value: &i64) -> Result<String, String> {
+        Ok(value.to_string())
+    }
+
+    fn deserialize(&self, text: &str) -> Result<i64, String> {
+        let text = text.trim().trim_matches('"');
+        text.parse().map_err(|e| format!("not a number: {text:?} ({e})"))
+    }
+}
+
+/// The result of requirement 4-16.
+#[derive(Debug, Clone, Serialize)]
+pub struct Counted {
+    /// The number the callback carried.
+    pub count: i64,
+    /// Twice that.
+    pub doubled: i64,
+}
+
+/// The callback payload of requirement 7-11.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Approval {
+    /// The approval's status.
+    pub status: String,
+}
+
+/// The name of the function an invoke requirement calls, from the template's environment.
+pub fn target(variable: &str) -> String {
+    std::env::var(variable).unwrap_or_else(|_| panic!("{variable} is not set (see the template)"))
+}
+
+/// The size of requirement 5-7's payload: near the 256 KiB an operation's payload may hold.
+pub const LARGE_PAYLOAD_BYTES: usize = 250 * 1024;
+
+/// `attempts` attempts in all, a fixed second apart (both drivers share the type).
+pub fn every_second(attempts: u32) -> durable_tokio::RetryPolicy {
+    let second = Duration::from_secs(1);
+    durable_tokio::RetryPolicy::try_linear(attempts, second, Duration::ZERO, second)
+        .expect("a valid retry policy")
+        .with_jitter(durable_tokio::Jitter::None)
+}
+
+/// How long requirement 3-12's step works before it crashes the runtime.
+pub const CRASH_AFTER: Duration = Duration::from_millis(500);

@@ -1,15 +1,26 @@
 //! The handlers on `durable-blocking` (synchronous), one module per suite.
 
+pub mod callback;
+pub mod child;
+pub mod invoke;
 pub mod step;
 pub mod wait;
+pub mod wait_for_callback;
 
 /// Runs the handler called `name` on the Lambda runtime until the runtime stops.
 pub fn run(name: &str) -> Result<(), lambda_runtime::Error> {
-    if let Some(done) = step::run(name) {
-        return done;
-    }
-    if let Some(done) = wait::run(name) {
-        return done;
+    let suites: [fn(&str) -> Option<Result<(), lambda_runtime::Error>>; 6] = [
+        step::run,
+        wait::run,
+        child::run,
+        callback::run,
+        wait_for_callback::run,
+        invoke::run,
+    ];
+    for suite in suites {
+        if let Some(done) = suite(name) {
+            return done;
+        }
     }
     Err(crate::unknown_handler(name))
 }

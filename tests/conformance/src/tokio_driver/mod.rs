@@ -1,7 +1,11 @@
 //! The handlers on `durable-tokio` (async), one module per suite.
 
+pub mod callback;
+pub mod child;
+pub mod invoke;
 pub mod step;
 pub mod wait;
+pub mod wait_for_callback;
 
 /// Runs the handler called `name` on the Lambda runtime until the runtime stops.
 pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
@@ -9,6 +13,18 @@ pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
         return done;
     }
     if let Some(done) = wait::run(name).await {
+        return done;
+    }
+    if let Some(done) = child::run(name).await {
+        return done;
+    }
+    if let Some(done) = callback::run(name).await {
+        return done;
+    }
+    if let Some(done) = wait_for_callback::run(name).await {
+        return done;
+    }
+    if let Some(done) = invoke::run(name).await {
         return done;
     }
     Err(crate::unknown_handler(name))
