@@ -11,8 +11,9 @@
 use std::time::Duration;
 
 use durable_proto::{
-    CheckpointResponse, ContextRef, ErrorObject, Execution, ExecutionState, InvocationInput,
-    RetryPolicy, ServiceRequest, StepOutcome, StepRequest, StepSemantics, StepStart,
+    CallbackRequest, CheckpointResponse, ContextRef, ErrorObject, Execution, ExecutionState,
+    InvocationInput, InvokeRequest, RetryPolicy, ServiceRequest, StepOutcome, StepRequest,
+    StepSemantics, StepStart,
 };
 use durable_proto_fuzz::checks::check_batch;
 use libfuzzer_sys::fuzz_target;
@@ -95,7 +96,44 @@ fn probe(execution: &mut Execution) {
                 }
             }
         }
-        let _ = execution.begin_wait(ContextRef::ROOT, None, Duration::from_secs(5));
+        // A callback, an invoke and a wait created together (as `join!` would), then
+        // awaited: whatever the history holds for them (records of any status, a callback
+        // without its id, …) must end in a typed outcome.
+        let callback = execution
+            .begin_callback(
+                ContextRef::ROOT,
+                CallbackRequest {
+                    name: Some("cb"),
+                    timeout: Some(Duration::from_secs(10)),
+                    heartbeat_timeout: None,
+                },
+            )
+            .ok()
+            .map(|s| s.op());
+        let invoke = execution
+            .begin_invoke(
+                ContextRef::ROOT,
+                InvokeRequest {
+                    name: Some("inv"),
+                    function_name: "target:1",
+                    payload: "{}",
+                    tenant_id: None,
+                },
+            )
+            .ok()
+            .map(|s| s.op());
+        let wait = execution
+            .begin_wait(ContextRef::ROOT, None, Duration::from_secs(5))
+            .ok()
+            .map(|s| s.op());
+        for op in [callback, invoke, wait].into_iter().flatten() {
+            execution.activate(op);
+        }
+        if let Some(op) = callback {
+            if execution.callback_id(op).is_some() {
+                let _ = execution.await_callback(op);
+            }
+        }
         if execution.should_suspend() {
             execution.suspend();
         } else {

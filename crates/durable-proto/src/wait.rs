@@ -33,6 +33,15 @@ pub enum WaitStart {
     },
 }
 
+impl WaitStart {
+    /// The operation this start belongs to.
+    pub fn op(&self) -> OperationHandle {
+        match self {
+            Self::Elapsed { op } | Self::Blocked { op } => *op,
+        }
+    }
+}
+
 /// The whole seconds a wait of `duration` lasts on the wire: rounded up, so a wait never
 /// ends early. Zero and anything above 366 days are refused.
 pub(crate) fn wait_seconds(duration: Duration) -> Result<u32, ExecutionError> {
