@@ -5,11 +5,20 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use durable_local::{EventType, ExecutionStatus, LocalRunner, TestExecution};
+use durable_local::{ExecutionStatus, LocalRunner, TestExecution};
 use durable_proto::ErrorObject;
 use durable_tokio::{DurableContext, DurableError};
 
 type Ids = Arc<Mutex<Vec<String>>>;
+
+/// Starts an execution of `function` and runs its first invocation only (driving on would
+/// jump virtual time to the callback's timeout).
+async fn first_invocation(runner: &LocalRunner, function: &str) -> (String, TestExecution) {
+    let arn = runner.start(function, ()).unwrap();
+    runner.run_one_invocation(&arn).await.unwrap();
+    let execution = runner.execution(&arn).unwrap();
+    (arn, execution)
+}
 
 /// Creates a callback, records its id in a step (as a submitter would), awaits it and
 /// reports how it ended.
@@ -73,22 +82,19 @@ async fn a_callback_id_reaches_user_code_and_the_result_arrives_on_a_later_invoc
     let ids: Ids = Arc::default();
     let runner = runner(&ids, Some(3_600), None);
     // One invocation only: driving on would jump virtual time to the callback's timeout.
-    let arn = runner.start("approval", ()).unwrap();
-    runner.run_one_invocation(&arn).await.unwrap();
-    let execution = runner.execution(&arn).unwrap();
+    let (arn, execution) = first_invocation(&runner, "approval").await;
     let id = suspended_on_callback(&execution, &ids);
     // The START carried the timeout; the service records it on the history event.
     let started = execution.events_of("approval");
-    assert!(
-        started
-            .iter()
-            .any(|e| e.event_type == EventType::CallbackStarted),
-        "{started:?}"
-    );
+    let recorded = started.iter().find_map(|e| match &e.details {
+        durable_local::EventDetails::CallbackStarted(d) => Some((d.timeout, d.callback_id.clone())),
+        _ => None,
+    });
+    assert_eq!(recorded, Some((Some(3_600), id.clone())), "{started:?}");
     runner
         .send_callback_success(&id, Some("true".into()))
         .unwrap();
-    let execution = runner.resume(execution.arn()).await.unwrap();
+    let execution = runner.resume(&arn).await.unwrap();
     assert_eq!(execution.status(), ExecutionStatus::Succeeded);
     assert_eq!(execution.result::<String>().unwrap(), "approved: true");
     // Replay handed user code the same id.
@@ -174,14 +180,12 @@ async fn the_blocking_driver_creates_and_awaits_callbacks_the_same_way() {
             Ok::<_, DurableError>(format!("approved: {approved}"))
         },
     );
-    let arn = runner.start("approval", ()).unwrap();
-    runner.run_one_invocation(&arn).await.unwrap();
-    let execution = runner.execution(&arn).unwrap();
+    let (arn, execution) = first_invocation(&runner, "approval").await;
     let id = suspended_on_callback(&execution, &ids);
     runner
         .send_callback_success(&id, Some("false".into()))
         .unwrap();
-    let execution = runner.resume(execution.arn()).await.unwrap();
+    let execution = runner.resume(&arn).await.unwrap();
     assert_eq!(execution.result::<String>().unwrap(), "approved: false");
     assert_eq!(*ids.lock().unwrap(), vec![id.clone(), id]);
 }
@@ -249,9 +253,7 @@ fn assert_wait_for_callback_shape(execution: &TestExecution) {
 async fn wait_for_callback_runs_the_submitter_once_and_returns_the_result() {
     let submits: Count = Arc::default();
     let runner = wfc_runner(&submits, false);
-    let arn = runner.start("approval", ()).unwrap();
-    runner.run_one_invocation(&arn).await.unwrap();
-    let execution = runner.execution(&arn).unwrap();
+    let (arn, execution) = first_invocation(&runner, "approval").await;
     assert_eq!(execution.status(), ExecutionStatus::Running);
     assert_wait_for_callback_shape(&execution);
     let id = execution
@@ -271,11 +273,8 @@ async fn wait_for_callback_failures_are_typed_on_the_run_that_decides_them_and_o
     // The external system's failure: the invocation after it decides the context's failure.
     let submits: Count = Arc::default();
     let runner = wfc_runner(&submits, false);
-    let arn = runner.start("approval", ()).unwrap();
-    runner.run_one_invocation(&arn).await.unwrap();
-    let id = runner
-        .execution(&arn)
-        .unwrap()
+    let (arn, execution) = first_invocation(&runner, "approval").await;
+    let id = execution
         .callback_id("approval create callback id")
         .unwrap()
         .to_owned();
@@ -321,9 +320,7 @@ async fn the_blocking_wait_for_callback_has_the_same_shape_and_result() {
             Ok::<_, DurableError>(format!("approved: {approved}"))
         },
     );
-    let arn = runner.start("approval", ()).unwrap();
-    runner.run_one_invocation(&arn).await.unwrap();
-    let execution = runner.execution(&arn).unwrap();
+    let (arn, execution) = first_invocation(&runner, "approval").await;
     assert_wait_for_callback_shape(&execution);
     let id = execution
         .callback_id("approval create callback id")
@@ -353,14 +350,8 @@ async fn a_callback_result_of_the_wrong_type_is_a_serialization_error() {
             other => format!("{other:?}"),
         })
     });
-    let arn = runner.start("typed", ()).unwrap();
-    runner.run_one_invocation(&arn).await.unwrap();
-    let id = runner
-        .execution(&arn)
-        .unwrap()
-        .callback_id("approval")
-        .unwrap()
-        .to_owned();
+    let (arn, execution) = first_invocation(&runner, "typed").await;
+    let id = execution.callback_id("approval").unwrap().to_owned();
     runner
         .send_callback_success(&id, Some("not json".into()))
         .unwrap();
