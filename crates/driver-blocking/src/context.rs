@@ -167,11 +167,27 @@ impl DurableContext {
         F: FnOnce(&DurableContext) -> Result<T, E>,
         E: Display + Debug + Send + 'static,
     {
+        self.run_in_child_context_with_serdes(name, Json, function)
+    }
+
+    /// [`run_in_child_context`](Self::run_in_child_context) with `serdes` in place of the
+    /// JSON serializer of the context's result (the async driver's `.serdes(..)`).
+    pub fn run_in_child_context_with_serdes<T, E, F>(
+        &self,
+        name: &str,
+        serdes: impl Serdes<T>,
+        function: F,
+    ) -> Result<T, DurableError>
+    where
+        T: 'static,
+        F: FnOnce(&DurableContext) -> Result<T, E>,
+        E: Display + Debug + Send + 'static,
+    {
         let mut call = ChildCall::begin(&self.inner, Some(name));
         let runtime = self.runtime.clone();
         let result = call.run_blocking(
             |child| function(&DurableContext::new(child, runtime)),
-            &Json as &dyn Serdes<T>,
+            &serdes as &dyn Serdes<T>,
         );
         self.finish(result)
     }
