@@ -267,7 +267,8 @@ impl Serdes<i64> for NumberSerdes {
 
     fn deserialize(&self, text: &str) -> Result<i64, String> {
         let text = text.trim().trim_matches('"');
-        text.parse().map_err(|e| format!("not a number: {text:?} ({e})"))
+        text.parse()
+            .map_err(|e| format!("not a number: {text:?} ({e})"))
     }
 }
 

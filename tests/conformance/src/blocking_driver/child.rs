@@ -6,7 +6,9 @@ use durable_blocking::{DurableContext, DurableError, RetryPolicy, StepError};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{crash_runtime, every_second, CRASH_AFTER, first_time_for, ServiceError, UppercaseText};
+use crate::{
+    crash_runtime, every_second, first_time_for, ServiceError, UppercaseText, CRASH_AFTER,
+};
 
 /// Runs the handler called `name`, if it is one of this suite's.
 pub fn run(name: &str) -> Option<Result<(), lambda_runtime::Error>> {

@@ -80,9 +80,10 @@ fn target_fails(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
 /// 5-6: the target's failure is caught; the handler returns a fallback.
 fn failure_caught(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
     match failing(ctx) {
-        Err(DurableError::InvokeFailed(failure)) => {
-            Ok(Value::String(format!("fallback after {}", failure.error_type())))
-        }
+        Err(DurableError::InvokeFailed(failure)) => Ok(Value::String(format!(
+            "fallback after {}",
+            failure.error_type()
+        ))),
         other => other,
     }
 }
@@ -150,8 +151,12 @@ fn sequential(_: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
 
 /// 5-15: the outgoing payload goes through a custom serializer that upper-cases strings.
 fn payload_serdes(input: Value, ctx: &DurableContext) -> Result<Value, DurableError> {
-    ctx.invoke("invoke_upper", &target("TARGET_ECHO"), &UppercaseStrings(&input))
-        .run()
+    ctx.invoke(
+        "invoke_upper",
+        &target("TARGET_ECHO"),
+        &UppercaseStrings(&input),
+    )
+    .run()
 }
 
 /// 5-16: the result is read through a custom deserializer that upper-cases it.

@@ -7,9 +7,12 @@ pub mod step;
 pub mod wait;
 pub mod wait_for_callback;
 
+/// A suite's dispatcher: runs the handler called `name`, if it is one of the suite's.
+type Suite = fn(&str) -> Option<Result<(), lambda_runtime::Error>>;
+
 /// Runs the handler called `name` on the Lambda runtime until the runtime stops.
 pub fn run(name: &str) -> Result<(), lambda_runtime::Error> {
-    let suites: [fn(&str) -> Option<Result<(), lambda_runtime::Error>>; 6] = [
+    let suites: [Suite; 6] = [
         step::run,
         wait::run,
         child::run,

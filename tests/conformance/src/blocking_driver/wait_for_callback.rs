@@ -52,7 +52,8 @@ fn named(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
 
 /// 7-3: an inline submitter and no meaningful name (the SDK's operations always take one).
 fn unnamed(_: Value, ctx: &DurableContext) -> Result<String, DurableError> {
-    ctx.wait_for_callback("wait_for_callback", |_, _| Ok(())).run()
+    ctx.wait_for_callback("wait_for_callback", |_, _| Ok(()))
+        .run()
 }
 
 /// 7-5: a 3 s timeout nobody beats: the execution fails.

@@ -78,8 +78,11 @@ async fn failure(name: String, ctx: DurableContext) -> Result<String, DurableErr
 /// Hands the callback id over in a step (checkpointed, so it is sent once).
 async fn hand_over(ctx: &DurableContext, id: &str) -> Result<String, DurableError> {
     let id = id.to_owned();
-    ctx.step("send_callback_id", |_| async move { Ok(format!("sent {id}")) })
-        .await
+    ctx.step(
+        "send_callback_id",
+        |_| async move { Ok(format!("sent {id}")) },
+    )
+    .await
 }
 
 /// 4-7: create, run a step, then await; the external system reports a failure.

@@ -6,7 +6,9 @@ use durable_tokio::{DurableContext, DurableError, RetryPolicy, StepError};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{crash_runtime, every_second, CRASH_AFTER, first_time_for, ServiceError, UppercaseText};
+use crate::{
+    crash_runtime, every_second, first_time_for, ServiceError, UppercaseText, CRASH_AFTER,
+};
 
 /// Runs the handler called `name`, if it is one of this suite's.
 pub async fn run(name: &str) -> Option<Result<(), lambda_runtime::Error>> {
@@ -57,9 +59,10 @@ async fn failing_step(c: &DurableContext) -> Result<String, DurableError> {
 
 /// 3-1: a child context with one step returning the input.
 async fn basic(input: String, ctx: DurableContext) -> Result<String, DurableError> {
-    ctx.run_in_child_context("child", |c| async move {
-        echo_step(&c, "echo", input).await
-    })
+    ctx.run_in_child_context(
+        "child",
+        |c| async move { echo_step(&c, "echo", input).await },
+    )
     .await
 }
 

@@ -80,9 +80,10 @@ async fn target_fails(_: Value, ctx: DurableContext) -> Result<Value, DurableErr
 /// 5-6: the target's failure is caught; the handler returns a fallback.
 async fn failure_caught(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
     match failing(&ctx).await {
-        Err(DurableError::InvokeFailed(failure)) => {
-            Ok(Value::String(format!("fallback after {}", failure.error_type())))
-        }
+        Err(DurableError::InvokeFailed(failure)) => Ok(Value::String(format!(
+            "fallback after {}",
+            failure.error_type()
+        ))),
         other => other,
     }
 }
@@ -122,7 +123,9 @@ async fn failure_then_wait(_: Value, ctx: DurableContext) -> Result<String, Dura
 /// 5-11: a step, then an invoke with the step's result.
 async fn after_step(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
     let value: Value = ctx
-        .step("prepare", |_| async { Ok(Value::String("prepared".into())) })
+        .step("prepare", |_| async {
+            Ok(Value::String("prepared".into()))
+        })
         .await?;
     echo(&ctx, "invoke_echo", &value).await
 }
@@ -130,8 +133,11 @@ async fn after_step(_: Value, ctx: DurableContext) -> Result<Value, DurableError
 /// 5-12: an invoke, then a step that processes its result.
 async fn then_step(_: Value, ctx: DurableContext) -> Result<String, DurableError> {
     let result = echo(&ctx, "invoke_echo", &Value::String("from target".into())).await?;
-    ctx.step("process", |_| async move { Ok(format!("processed {result}")) })
-        .await
+    ctx.step(
+        "process",
+        |_| async move { Ok(format!("processed {result}")) },
+    )
+    .await
 }
 
 /// 5-13: an invoke inside a child context, which returns its result.
@@ -151,8 +157,12 @@ async fn sequential(_: Value, ctx: DurableContext) -> Result<Value, DurableError
 
 /// 5-15: the outgoing payload goes through a custom serializer that upper-cases strings.
 async fn payload_serdes(input: Value, ctx: DurableContext) -> Result<Value, DurableError> {
-    ctx.invoke("invoke_upper", &target("TARGET_ECHO"), &UppercaseStrings(&input))
-        .await
+    ctx.invoke(
+        "invoke_upper",
+        &target("TARGET_ECHO"),
+        &UppercaseStrings(&input),
+    )
+    .await
 }
 
 /// 5-16: the result is read through a custom deserializer that upper-cases it.
