@@ -57,6 +57,22 @@ pub async fn wait_then_step(_: Value, ctx: DurableContext) -> Result<Value, Dura
     Ok(json!(after))
 }
 
+/// A child context holding a step and a one-second wait, then a step outside it. Shared
+/// like [`retry_twice`] (`Grouped`).
+pub async fn grouped(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    let inner: u32 = ctx
+        .run_in_child_context("group", |c| async move {
+            let n: u32 = c.step("inner", |_| async { Ok(20) }).await?;
+            c.wait("pause", Duration::from_secs(1)).await?;
+            Ok::<_, DurableError>(n + 1)
+        })
+        .await?;
+    let outer: u32 = ctx
+        .step("outer", move |_| async move { Ok(inner * 2) })
+        .await?;
+    Ok(json!(outer))
+}
+
 /// The handler name Lambda passes in `_HANDLER`.
 pub fn handler_name() -> String {
     std::env::var("_HANDLER").unwrap_or_default()

@@ -1,5 +1,5 @@
 //! Parity of `durable_local::LocalRunner` with AWS's emulator `dex-local-runner`: the same
-//! handler functions (`e2e_scenarios::retry_twice`, `e2e_scenarios::wait_then_step`) run on
+//! handler functions (`e2e_scenarios::retry_twice`, `wait_then_step`, `grouped`) run on
 //! both, and both must end with the same status and result, the same operations (ids,
 //! names, types, final statuses, step attempts), the same step and wait events in the same
 //! order, and the same number of invocations.
@@ -38,7 +38,7 @@ struct Outcome {
     status: String,
     result: Option<Value>,
     operations: Vec<Op>,
-    /// `(EventType, Name)` of every Step* and Wait* event, in history order.
+    /// `(EventType, Name)` of every Step*, Wait* and Context* event, in history order.
     step_and_wait_events: Vec<(String, String)>,
     invocations: usize,
 }
@@ -52,6 +52,8 @@ fn outcome(status: &str, result: Option<Value>, events: &[Value]) -> Outcome {
             "STEP"
         } else if ty.starts_with("Wait") {
             "WAIT"
+        } else if ty.starts_with("Context") {
+            "CONTEXT"
         } else {
             continue;
         };
@@ -73,8 +75,8 @@ fn outcome(status: &str, result: Option<Value>, events: &[Value]) -> Outcome {
         };
         let op = &mut operations[index];
         op.status = match ty {
-            "StepStarted" | "WaitStarted" => "STARTED",
-            "StepSucceeded" | "WaitSucceeded" => "SUCCEEDED",
+            "StepStarted" | "WaitStarted" | "ContextStarted" => "STARTED",
+            "StepSucceeded" | "WaitSucceeded" | "ContextSucceeded" => "SUCCEEDED",
             "StepFailed" if history::next_attempt_delay_seconds(event).is_some() => "PENDING",
             "WaitCancelled" => "CANCELLED",
             _ => "FAILED",
@@ -154,6 +156,7 @@ fn on_local_runner(function: &str) -> (Outcome, TestExecution) {
     let mut runner = LocalRunner::new();
     runner.register("RetryTwice", e2e_scenarios::retry_twice);
     runner.register("WaitThenStep", e2e_scenarios::wait_then_step);
+    runner.register("Grouped", e2e_scenarios::grouped);
     let execution = runtime.block_on(runner.run(function, json!({}))).unwrap();
     (local(function, &execution), execution)
 }
@@ -210,5 +213,28 @@ fn a_wait_then_a_step_ends_the_same_on_the_local_runner_and_the_emulator() {
             "StepSucceeded after"
         ]
     );
+    assert_eq!(outcome.invocations, 2);
+}
+
+#[test]
+#[ignore = "e2e: needs the emulator venv (scripts/test.sh runs it)"]
+fn a_child_context_with_a_wait_ends_the_same_on_the_local_runner_and_the_emulator() {
+    let outcome = same_on_both("Grouped");
+    assert_eq!(outcome.result, Some(json!(42)));
+    let kinds: Vec<(&str, &str)> = outcome
+        .operations
+        .iter()
+        .map(|op| (op.name.as_str(), op.kind.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("group", "CONTEXT"),
+            ("inner", "STEP"),
+            ("pause", "WAIT"),
+            ("outer", "STEP")
+        ]
+    );
+    assert!(outcome.operations.iter().all(|op| op.status == "SUCCEEDED"));
     assert_eq!(outcome.invocations, 2);
 }

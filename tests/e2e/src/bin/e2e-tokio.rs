@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use durable_tokio::{DurableContext, DurableError, RetryPolicy};
-use e2e_scenarios::{every_second, handler_name, retry_twice, wait_then_step, PaymentDeclined};
+use e2e_scenarios::{
+    every_second, grouped, handler_name, retry_twice, wait_then_step, PaymentDeclined,
+};
 use serde_json::{json, Value};
 
 async fn step_ok(event: Value, ctx: DurableContext) -> Result<Value, DurableError> {
@@ -77,6 +79,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         "retry_twice" => durable_tokio::run(retry_twice).await,
         "retry_exhausted" => durable_tokio::run(retry_exhausted).await,
         "wait_then_step" => durable_tokio::run(wait_then_step).await,
+        "grouped" => durable_tokio::run(grouped).await,
         "at_most_once_crash" => durable_tokio::run(at_most_once_crash).await,
         "concurrent" => durable_tokio::run(concurrent).await,
         "no_retry" => durable_tokio::run(no_retry).await,
