@@ -8,7 +8,9 @@ use durable_blocking::{DurableContext, DurableError};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{target, ServiceError, UppercaseRaw, UppercaseStrings, LARGE_PAYLOAD_BYTES};
+use crate::{
+    target, ServiceError, UppercaseRaw, UppercaseStrings, LARGE_PAYLOAD_BYTES, TARGET_LATENCY,
+};
 
 /// Runs the handler called `name`, if it is one of this suite's.
 pub fn run(name: &str) -> Option<Result<(), lambda_runtime::Error>> {
@@ -168,16 +170,19 @@ fn result_serdes(input: Value, ctx: &DurableContext) -> Result<String, DurableEr
 
 /// Target: returns whatever it receives.
 fn target_echo(input: Value, _: &DurableContext) -> Result<Value, DurableError> {
+    std::thread::sleep(TARGET_LATENCY);
     Ok(input)
 }
 
 /// Target: always fails.
 fn target_failing(_: Value, _: &DurableContext) -> Result<Value, ServiceError> {
+    std::thread::sleep(TARGET_LATENCY);
     Err(ServiceError("target function failed".into()))
 }
 
 /// Target: reports the size of the string it received (requirement 5-7's large payload).
 fn target_measure(input: Value, _: &DurableContext) -> Result<Value, DurableError> {
+    std::thread::sleep(TARGET_LATENCY);
     let bytes = input.as_str().map_or(0, str::len);
     Ok(serde_json::json!({ "receivedBytes": bytes }))
 }

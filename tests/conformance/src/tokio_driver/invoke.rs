@@ -8,7 +8,9 @@ use durable_tokio::{DurableContext, DurableError};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{target, ServiceError, UppercaseRaw, UppercaseStrings, LARGE_PAYLOAD_BYTES};
+use crate::{
+    target, ServiceError, UppercaseRaw, UppercaseStrings, LARGE_PAYLOAD_BYTES, TARGET_LATENCY,
+};
 
 /// Runs the handler called `name`, if it is one of this suite's.
 pub async fn run(name: &str) -> Option<Result<(), lambda_runtime::Error>> {
@@ -174,16 +176,19 @@ async fn result_serdes(input: Value, ctx: DurableContext) -> Result<String, Dura
 
 /// Target: returns whatever it receives.
 async fn target_echo(input: Value, _: DurableContext) -> Result<Value, DurableError> {
+    tokio::time::sleep(TARGET_LATENCY).await;
     Ok(input)
 }
 
 /// Target: always fails.
 async fn target_failing(_: Value, _: DurableContext) -> Result<Value, ServiceError> {
+    tokio::time::sleep(TARGET_LATENCY).await;
     Err(ServiceError("target function failed".into()))
 }
 
 /// Target: reports the size of the string it received (requirement 5-7's large payload).
 async fn target_measure(input: Value, _: DurableContext) -> Result<Value, DurableError> {
+    tokio::time::sleep(TARGET_LATENCY).await;
     let bytes = input.as_str().map_or(0, str::len);
     Ok(serde_json::json!({ "receivedBytes": bytes }))
 }
