@@ -158,6 +158,31 @@ impl DurableContext {
         }
     }
 
+    /// [`run_in_child_context`](Self::run_in_child_context) without a name.
+    pub fn run_in_unnamed_child_context<T, E, F>(&self, function: F) -> Result<T, DurableError>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+        F: FnOnce(&DurableContext) -> Result<T, E>,
+        E: Display + Debug + Send + 'static,
+    {
+        self.child(None, &Json, function)
+    }
+
+    /// [`invoke`](Self::invoke) with an input you serialized yourself.
+    pub fn invoke_serialized<O>(
+        &self,
+        name: &str,
+        function_name: &str,
+        payload: impl Into<String>,
+    ) -> Invoke<'_, O>
+    where
+        O: Serialize + DeserializeOwned + 'static,
+    {
+        let mut config = InvokeConfig::new(name, function_name, &());
+        config.payload = Ok(payload.into());
+        Invoke { ctx: self, config }
+    }
+
     /// A child context: runs `function` with a context of its own id space and
     /// checkpoints its result as one CONTEXT operation; on replay a finished child returns
     /// its recorded result without running `function`.
@@ -183,11 +208,24 @@ impl DurableContext {
         F: FnOnce(&DurableContext) -> Result<T, E>,
         E: Display + Debug + Send + 'static,
     {
-        let mut call = ChildCall::begin(&self.inner, Some(name));
+        self.child(Some(name), &serdes, function)
+    }
+
+    fn child<T, E, F>(
+        &self,
+        name: Option<&str>,
+        serdes: &dyn Serdes<T>,
+        function: F,
+    ) -> Result<T, DurableError>
+    where
+        F: FnOnce(&DurableContext) -> Result<T, E>,
+        E: Display + Debug + Send + 'static,
+    {
+        let mut call = ChildCall::begin(&self.inner, name);
         let runtime = self.runtime.clone();
         let result = call.run_blocking(
             |child| function(&DurableContext::new(child, runtime)),
-            &serdes as &dyn Serdes<T>,
+            serdes,
         );
         self.finish(result)
     }

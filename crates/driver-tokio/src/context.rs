@@ -393,6 +393,32 @@ impl DurableContext {
     {
         ChildContext::new(self, Some(name), function)
     }
+
+    /// [`run_in_child_context`](Self::run_in_child_context) without a name: the CONTEXT
+    /// operation is recorded unnamed (messages refer to it by its id).
+    pub fn run_in_unnamed_child_context<T, F, Fut, E>(&self, function: F) -> ChildContext<'_, T, F>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: FnOnce(DurableContext) -> Fut + Send,
+        Fut: Future<Output = Result<T, E>> + Send,
+        E: Display + Debug + Send + 'static,
+    {
+        ChildContext::new(self, None, function)
+    }
+
+    /// [`invoke`](Self::invoke) with an input you serialized yourself (any text the target
+    /// reads, e.g. from your own serializer); the result is read as for `invoke`.
+    pub fn invoke_serialized<O>(
+        &self,
+        name: &str,
+        function_name: &str,
+        payload: impl Into<String>,
+    ) -> Invoke<'_, O>
+    where
+        O: Serialize + DeserializeOwned + Send + 'static,
+    {
+        Invoke::serialized(self, name, function_name, payload.into())
+    }
 }
 
 /// Replay-aware logging through `tracing`: events are emitted only when not replaying.

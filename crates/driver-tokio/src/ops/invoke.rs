@@ -80,6 +80,19 @@ impl<'c, O: Serialize + DeserializeOwned + 'static> Invoke<'c, O> {
     }
 }
 
+impl<'c, O: Serialize + DeserializeOwned + 'static> Invoke<'c, O> {
+    pub(crate) fn serialized(
+        ctx: &'c DurableContext,
+        name: &str,
+        function_name: &str,
+        payload: String,
+    ) -> Self {
+        let mut config = InvokeConfig::new(name, function_name, &());
+        config.payload = Ok(payload);
+        Self { ctx, config }
+    }
+}
+
 impl<O> Invoke<'_, O> {
     crate::invoke_builder_methods!();
 }
