@@ -73,6 +73,27 @@ pub async fn grouped(_: Value, ctx: DurableContext) -> Result<Value, DurableErro
     Ok(json!(outer))
 }
 
+/// A child context, a callback the test completes with `"yes"`, then a chained invoke of
+/// the durable [`echo`] target. Shared like [`retry_twice`] (`AllThree`, target `Echo`).
+pub async fn all_three(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    let grouped: u32 = ctx
+        .run_in_child_context("group", |c| async move {
+            c.step("inner", |_| async { Ok(20u32) }).await
+        })
+        .await?;
+    let approval = ctx.create_callback::<String>("approval").await?;
+    let approved = approval.await?;
+    let echoed: Value = ctx
+        .invoke("call", "Echo:$LATEST", &json!({ "n": grouped }))
+        .await?;
+    Ok(json!({ "grouped": grouped, "approved": approved, "echoed": echoed }))
+}
+
+/// A durable target that returns its input.
+pub async fn echo(input: Value, _ctx: DurableContext) -> Result<Value, DurableError> {
+    Ok(input)
+}
+
 /// The handler name Lambda passes in `_HANDLER`.
 pub fn handler_name() -> String {
     std::env::var("_HANDLER").unwrap_or_default()

@@ -1,5 +1,5 @@
 //! Parity of `durable_local::LocalRunner` with AWS's emulator `dex-local-runner`: the same
-//! handler functions (`e2e_scenarios::retry_twice`, `wait_then_step`, `grouped`) run on
+//! handler functions (`e2e_scenarios::retry_twice`, `wait_then_step`, `grouped`, `all_three`) run on
 //! both, and both must end with the same status and result, the same operations (ids,
 //! names, types, final statuses, step attempts), the same step and wait events in the same
 //! order, and the same number of invocations.
@@ -54,6 +54,10 @@ fn outcome(status: &str, result: Option<Value>, events: &[Value]) -> Outcome {
             "WAIT"
         } else if ty.starts_with("Context") {
             "CONTEXT"
+        } else if ty.starts_with("Callback") {
+            "CALLBACK"
+        } else if ty.starts_with("ChainedInvoke") {
+            "CHAINED_INVOKE"
         } else {
             continue;
         };
@@ -75,8 +79,16 @@ fn outcome(status: &str, result: Option<Value>, events: &[Value]) -> Outcome {
         };
         let op = &mut operations[index];
         op.status = match ty {
-            "StepStarted" | "WaitStarted" | "ContextStarted" => "STARTED",
-            "StepSucceeded" | "WaitSucceeded" | "ContextSucceeded" => "SUCCEEDED",
+            "StepStarted"
+            | "WaitStarted"
+            | "ContextStarted"
+            | "CallbackStarted"
+            | "ChainedInvokeStarted" => "STARTED",
+            "StepSucceeded"
+            | "WaitSucceeded"
+            | "ContextSucceeded"
+            | "CallbackSucceeded"
+            | "ChainedInvokeSucceeded" => "SUCCEEDED",
             "StepFailed" if history::next_attempt_delay_seconds(event).is_some() => "PENDING",
             "WaitCancelled" => "CANCELLED",
             _ => "FAILED",
@@ -136,6 +148,9 @@ fn on_emulator(emu: &Emulator, function: &str) -> (Outcome, String) {
     let arn = emu
         .start_execution(function, "{}")
         .unwrap_or_else(|e| panic!("{e}"));
+    if function == "AllThree" {
+        complete_callback_when_created(emu, &arn);
+    }
     let done = emu
         .wait_for_completion(&arn, Duration::from_secs(90))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -148,6 +163,31 @@ fn on_emulator(emu: &Emulator, function: &str) -> (Outcome, String) {
     (outcome(&done.status, done.result_json(), &events), context)
 }
 
+/// Plays the external system on the emulator: waits for the callback named `approval` and
+/// completes it with `"yes"`, as `on_callback` does on the local runner.
+fn complete_callback_when_created(emu: &Emulator, arn: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let events = emu.history(arn).unwrap_or_else(|e| panic!("{e}"));
+        let id = history::of_type(&events, "CallbackStarted")
+            .first()
+            .and_then(|e| history::details(e))
+            .and_then(|d| d["CallbackId"].as_str())
+            .map(str::to_owned);
+        if let Some(id) = id {
+            emu.send_callback_success(&id, b"\"yes\"")
+                .unwrap_or_else(|e| panic!("{e}"));
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no callback was created: {}",
+            history::describe(&events)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn on_local_runner(function: &str) -> (Outcome, TestExecution) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -157,6 +197,9 @@ fn on_local_runner(function: &str) -> (Outcome, TestExecution) {
     runner.register("RetryTwice", e2e_scenarios::retry_twice);
     runner.register("WaitThenStep", e2e_scenarios::wait_then_step);
     runner.register("Grouped", e2e_scenarios::grouped);
+    runner.register("AllThree", e2e_scenarios::all_three);
+    runner.register("Echo", e2e_scenarios::echo);
+    runner.on_callback("approval", durable_local::CallbackResponse::succeed("yes"));
     let execution = runtime.block_on(runner.run(function, json!({}))).unwrap();
     (local(function, &execution), execution)
 }
@@ -237,4 +280,29 @@ fn a_child_context_with_a_wait_ends_the_same_on_the_local_runner_and_the_emulato
     );
     assert!(outcome.operations.iter().all(|op| op.status == "SUCCEEDED"));
     assert_eq!(outcome.invocations, 2);
+}
+
+#[test]
+#[ignore = "e2e: needs the emulator venv (scripts/test.sh runs it)"]
+fn a_child_context_a_callback_and_an_invoke_end_the_same_on_the_local_runner_and_the_emulator() {
+    let outcome = same_on_both("AllThree");
+    assert_eq!(
+        outcome.result,
+        Some(json!({"grouped": 20, "approved": "yes", "echoed": {"n": 20}}))
+    );
+    let kinds: Vec<(&str, &str)> = outcome
+        .operations
+        .iter()
+        .map(|op| (op.name.as_str(), op.kind.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("group", "CONTEXT"),
+            ("inner", "STEP"),
+            ("approval", "CALLBACK"),
+            ("call", "CHAINED_INVOKE")
+        ]
+    );
+    assert!(outcome.operations.iter().all(|op| op.status == "SUCCEEDED"));
 }
