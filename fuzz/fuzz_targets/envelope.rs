@@ -118,6 +118,7 @@ fn probe(execution: &mut Execution) {
                     function_name: "target:1",
                     payload: "{}",
                     tenant_id: None,
+                    trace_header: None,
                 },
             )
             .ok()

@@ -135,6 +135,7 @@ fn check_update(u: &Update) {
         }),
         chained_invoke_options: u.invoke.clone().map(|(f, t)| ChainedInvokeOptions {
             function_name: f,
+            x_amzn_trace_id: t.clone(),
             tenant_id: t,
         }),
         context_options: u.context.map(|r| ContextOptions { replay_children: r }),

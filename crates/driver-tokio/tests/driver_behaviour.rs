@@ -410,3 +410,38 @@ async fn a_panicking_step_is_a_failed_attempt_and_a_panicking_handler_fails_the_
     assert_eq!(out.status, InvocationStatus::Failed);
     assert_eq!(out.error.unwrap().message(), "bug in the handler");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invoke_passes_the_invocations_trace_header_on_unless_one_is_given() {
+    let h = Harness::new(Duration::ZERO);
+    let mut options = Options::default();
+    let mut lambda = lambda_runtime::Context::default();
+    lambda.xray_trace_id = Some("Root=1-caller".to_owned());
+    options.lambda_context = Some(lambda);
+    let out = h
+        .invoke(options, |_, ctx: DurableContext| async move {
+            let inherited = ctx.invoke::<u8, _>("a", "target:1", &1);
+            let chosen = ctx
+                .invoke::<u8, _>("b", "target:1", &2)
+                .trace_header("Root=1-chosen");
+            // Both begin before either is awaited; both block until their targets end.
+            use std::future::IntoFuture;
+            let _ = tokio::join!(inherited.into_future(), chosen.into_future());
+            Ok::<_, DurableError>(())
+        })
+        .await;
+    assert_eq!(output(out).status, InvocationStatus::Pending);
+    let sent = h.client.sent.lock().unwrap().clone();
+    let traces: Vec<Option<String>> = sent
+        .iter()
+        .filter_map(|u| u.chained_invoke_options.as_ref())
+        .map(|o| o.x_amzn_trace_id.clone())
+        .collect();
+    assert_eq!(
+        traces,
+        [
+            Some("Root=1-caller".to_owned()),
+            Some("Root=1-chosen".to_owned())
+        ]
+    );
+}

@@ -378,6 +378,7 @@ fn chained_invokes_complete_from_outside() {
     invoke.chained_invoke_options = Some(ChainedInvokeOptions {
         function_name: "pricing:live".into(),
         tenant_id: None,
+        x_amzn_trace_id: None,
     });
     f.checkpoint(vec![invoke]).unwrap();
     f.svc

@@ -304,6 +304,7 @@ fn update_shapes() {
     invoke.chained_invoke_options = Some(ChainedInvokeOptions {
         function_name: "target:1".into(),
         tenant_id: None,
+        x_amzn_trace_id: None,
     });
     f.checkpoint(vec![invoke]).unwrap();
     assert_eq!(f.status("i"), "STARTED");

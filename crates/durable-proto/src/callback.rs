@@ -169,6 +169,20 @@ impl Execution {
             .as_deref()
     }
 
+    /// Whether callback `op` is still waiting for the external system (or its record is not
+    /// here yet): awaiting it would block.
+    pub fn callback_pending(&self, op: OperationHandle) -> bool {
+        let Some(slot) = self.table.get(op) else {
+            return false;
+        };
+        self.journal.get(&slot.identity.id).map_or(true, |r| {
+            matches!(
+                r.status,
+                OperationStatus::Started | OperationStatus::Pending | OperationStatus::Ready
+            )
+        })
+    }
+
     /// The user code awaits the result of callback `op` (created earlier with
     /// [`begin_callback`](Self::begin_callback)).
     pub fn await_callback(&mut self, op: OperationHandle) -> Result<CallbackEnd, ExecutionError> {

@@ -26,6 +26,9 @@ pub struct InvokeRequest<'a> {
     pub payload: &'a str,
     /// The tenant to invoke the target as, if any.
     pub tenant_id: Option<&'a str>,
+    /// The X-Ray trace header to start the target with (the caller's, where the runtime
+    /// provides one); `None` lets the service pass the execution's own on.
+    pub trace_header: Option<&'a str>,
 }
 
 /// Why a chained invoke did not succeed.
@@ -117,6 +120,7 @@ impl Execution {
             update.chained_invoke_options = Some(ChainedInvokeOptions {
                 function_name: request.function_name.to_owned(),
                 tenant_id: request.tenant_id.map(str::to_owned),
+                x_amzn_trace_id: request.trace_header.map(str::to_owned),
             });
             self.outbox.push(update);
             self.awaiting_record.push(op);

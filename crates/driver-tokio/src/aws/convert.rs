@@ -53,6 +53,7 @@ pub(crate) fn update_to_aws(update: OperationUpdate) -> Result<aws::OperationUpd
             aws::ChainedInvokeOptions::builder()
                 .function_name(options.function_name)
                 .set_tenant_id(options.tenant_id)
+                .set_x_amzn_trace_id(options.x_amzn_trace_id)
                 .build()
         })
         .transpose()
@@ -266,6 +267,7 @@ mod tests {
             chained_invoke_options: Some(ChainedInvokeOptions {
                 function_name: "arn:aws:lambda:us-east-1:123456789012:function:f:1".into(),
                 tenant_id: Some("tenant-a".into()),
+                x_amzn_trace_id: Some("Root=1-5759e988-bd862e3fe1be46a994272793".into()),
             }),
             context_options: Some(ContextOptions {
                 replay_children: Some(true),
@@ -302,7 +304,10 @@ mod tests {
             "arn:aws:lambda:us-east-1:123456789012:function:f:1"
         );
         assert_eq!(invoke.tenant_id(), Some("tenant-a"));
-        assert_eq!(invoke.x_amzn_trace_id(), None);
+        assert_eq!(
+            invoke.x_amzn_trace_id(),
+            Some("Root=1-5759e988-bd862e3fe1be46a994272793")
+        );
         assert_eq!(aws.context_options().unwrap().replay_children(), Some(true));
     }
 

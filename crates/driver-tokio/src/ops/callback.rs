@@ -145,7 +145,8 @@ impl<T: Send + 'static> IntoFuture for Callback<T> {
     type IntoFuture = OperationFuture<'static, T>;
 
     fn into_future(self) -> Self::IntoFuture {
-        decided_or_parked(self.call, CallbackCall::result)
+        let finished = self.call.completed_on_record();
+        decided_or_parked(self.call, finished, CallbackCall::result)
     }
 }
 
@@ -224,6 +225,15 @@ impl<T> CallbackCall<T> {
                 "the invocation ended before the callback id arrived".to_owned(),
             )),
         }
+    }
+
+    /// Whether the callback's outcome is on record already (or the callback was refused).
+    pub fn completed_on_record(&self) -> bool {
+        let Some(op) = self.op() else {
+            return true;
+        };
+        let g = self.shared.lock();
+        !g.exec.callback_pending(op)
     }
 
     /// The callback's result once it completed; [`Interrupt::Blocked`] until then. Keep

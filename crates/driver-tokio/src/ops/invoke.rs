@@ -29,6 +29,8 @@ pub struct InvokeConfig<O> {
     /// The serialized input, or why it could not be serialized.
     pub payload: Result<String, String>,
     pub tenant_id: Option<String>,
+    /// The X-Ray trace header; by default the Lambda context's, when there is one.
+    pub trace_header: Option<String>,
     pub serdes: Arc<dyn Serdes<O>>,
 }
 
@@ -42,6 +44,7 @@ impl<O: Serialize + DeserializeOwned + 'static> InvokeConfig<O> {
             payload: serde_json::to_string(input)
                 .map_err(|e| format!("{e} (input of type {})", std::any::type_name::<I>())),
             tenant_id: None,
+            trace_header: None,
             serdes: JSON.get_or_init(|| Arc::new(Json)).clone(),
         }
     }
@@ -55,6 +58,13 @@ macro_rules! invoke_builder_methods {
         /// Invokes the target as this tenant.
         pub fn tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
             self.config.tenant_id = Some(tenant_id.into());
+            self
+        }
+
+        /// Starts the target with this X-Ray trace header instead of the invocation's own
+        /// (the Lambda context's `xray_trace_id`, passed on by default).
+        pub fn trace_header(mut self, header: impl Into<String>) -> Self {
+            self.config.trace_header = Some(header.into());
             self
         }
 
@@ -102,7 +112,9 @@ impl<'c, O: Send + 'static> IntoFuture for Invoke<'c, O> {
     type IntoFuture = OperationFuture<'c, O>;
 
     fn into_future(self) -> Self::IntoFuture {
-        decided_or_parked(InvokeCall::begin(self.ctx, self.config), InvokeCall::result)
+        let call = InvokeCall::begin(self.ctx, self.config);
+        let finished = call.finished();
+        decided_or_parked(call, finished, InvokeCall::result)
     }
 }
 
@@ -120,6 +132,11 @@ impl<O> InvokeCall<O> {
     /// refused before anything is checkpointed).
     pub fn begin(ctx: &DurableContext, config: InvokeConfig<O>) -> Self {
         let shared = ctx.shared().clone();
+        let trace_header = config.trace_header.clone().or_else(|| {
+            ctx.lambda_context()
+                .and_then(|c| c.xray_trace_id.clone())
+                .filter(|t| !t.is_empty())
+        });
         let start = match &config.payload {
             Err(message) => Err(Interrupt::User(DurableError::Serialization {
                 operation_id: String::new(),
@@ -138,6 +155,7 @@ impl<O> InvokeCall<O> {
                         function_name: &config.function_name,
                         payload,
                         tenant_id: config.tenant_id.as_deref(),
+                        trace_header: trace_header.as_deref(),
                     },
                 )
                 .map_err(refusal),
@@ -150,6 +168,11 @@ impl<O> InvokeCall<O> {
             serdes: config.serdes,
             _guard: guard,
         }
+    }
+
+    /// Whether the outcome is known without waiting (finished on record, or refused).
+    pub fn finished(&self) -> bool {
+        !matches!(self.start, Ok(InvokeStart::Blocked { .. }))
     }
 
     /// The target's result; [`Interrupt::Blocked`] while it runs. Keep the call alive while

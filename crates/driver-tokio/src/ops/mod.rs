@@ -49,22 +49,24 @@ pub(crate) fn refusal(error: ExecutionError) -> Interrupt {
     }
 }
 
-/// The future of an operation whose core answers without awaiting: decided now, or parked
-/// (holding `call`, and with it the release guard) until the driver drops the branch.
+/// The future of an operation whose core answers without awaiting: decided now when it
+/// `finished` on record (no future to allocate), else asked on the first poll — user code
+/// awaits it then (see `Execution::activate`), so operations created together (`join!`) are
+/// not in progress for each other — and parked (holding `call`, and with it the release
+/// guard) while it is blocked.
 pub(crate) fn decided_or_parked<'c, T, C>(
     mut call: C,
+    finished: bool,
     result: impl Fn(&mut C) -> Result<T, Interrupt> + Send + 'c,
 ) -> crate::OperationFuture<'c, T>
 where
     T: Send + 'c,
     C: Send + 'c,
 {
-    match result(&mut call) {
-        Err(Interrupt::Blocked) => {
-            crate::OperationFuture::pending(async move { or_park(result(&mut call)).await })
-        }
-        decided => crate::OperationFuture::decided(decided),
+    if finished {
+        return crate::OperationFuture::decided(result(&mut call));
     }
+    crate::OperationFuture::pending(async move { or_park(result(&mut call)).await })
 }
 
 /// Never resolves: the branch cannot proceed in this invocation, and the driver drops it.

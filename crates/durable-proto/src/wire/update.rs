@@ -41,6 +41,10 @@ pub struct ChainedInvokeOptions {
     /// The tenant to invoke the target as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
+    /// The X-Ray trace header to start the target with; without it the service passes the
+    /// caller's own trace header on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_amzn_trace_id: Option<String>,
 }
 
 /// `ContextOptions` of a CONTEXT update.
@@ -156,7 +160,10 @@ impl OperationUpdate {
                 + opt_u32_len(o.heartbeat_timeout_seconds);
         }
         if let Some(o) = &self.chained_invoke_options {
-            size += FIELD_OVERHEAD + str_len(&o.function_name) + opt_str_len(&o.tenant_id);
+            size += FIELD_OVERHEAD
+                + str_len(&o.function_name)
+                + opt_str_len(&o.tenant_id)
+                + opt_str_len(&o.x_amzn_trace_id);
         }
         if let Some(o) = &self.context_options {
             size += FIELD_OVERHEAD
@@ -232,6 +239,7 @@ mod tests {
             chained_invoke_options: Some(ChainedInvokeOptions {
                 function_name: text.into(),
                 tenant_id: Some(text.into()),
+                x_amzn_trace_id: Some(text.into()),
             }),
             context_options: Some(ContextOptions {
                 replay_children: Some(false),

@@ -9,6 +9,7 @@ fn invoke_program(ctx: &mut Ctx<'_>) -> Result<String, Stop> {
         function_name: "payments:live",
         payload: "{\"cents\":1299}",
         tenant_id: None,
+        trace_header: None,
     };
     match ctx
         .exec

@@ -401,6 +401,7 @@ impl Ctx<'_> {
             function_name: "target:1",
             payload: "{}",
             tenant_id: None,
+            trace_header: None,
         };
         match self
             .exec
