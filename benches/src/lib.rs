@@ -84,26 +84,18 @@ pub fn context_envelope(n: u64) -> Vec<u8> {
 /// Replays a [`context_envelope`] of `n` contexts with the async driver, each context
 /// holding one step (not run: the contexts finished on record).
 pub async fn replay_contexts_tokio(bytes: &[u8], n: u64) -> u64 {
-    let input = InvocationInput::from_slice(bytes).expect("a valid envelope");
-    let client = Arc::new(NoCallClient::default());
-    let outcome = durable_tokio::handle(
-        input,
-        client,
-        Options::default(),
-        move |_: IgnoredAny, ctx| async move {
-            let mut sum = 0;
-            for i in 1..=n {
-                sum += ctx
-                    .run_in_child_context("group", move |c| async move {
-                        c.step(STEP_NAME, move |_| async move { Ok(i) }).await
-                    })
-                    .await?;
-            }
-            Ok::<_, DurableError>(sum)
-        },
-    )
-    .await;
-    expect_sum(outcome)
+    replay_with(bytes, move |_, ctx| async move {
+        let mut sum = 0;
+        for i in 1..=n {
+            sum += ctx
+                .run_in_child_context("group", move |c| async move {
+                    c.step(STEP_NAME, move |_| async move { Ok(i) }).await
+                })
+                .await?;
+        }
+        Ok(sum)
+    })
+    .await
 }
 
 /// The envelope of a first invocation: only the EXECUTION operation.
@@ -243,21 +235,25 @@ pub fn triangle(n: u64) -> u64 {
     n * (n + 1) / 2
 }
 
+/// Replays `bytes` with the async driver and `handler`: parse, run the handler to its
+/// output. Panics if the service is called or the handler does not return a sum.
+async fn replay_with<F, Fut>(bytes: &[u8], handler: F) -> u64
+where
+    F: FnOnce(IgnoredAny, DurableContext) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<u64, DurableError>> + Send + 'static,
+{
+    let input = InvocationInput::from_slice(bytes).expect("a valid envelope");
+    let client = Arc::new(NoCallClient::default());
+    expect_sum(durable_tokio::handle(input, client, Options::default(), handler).await)
+}
+
 /// Replays `bytes` (an [`envelope`] of `n` steps) with the async driver: parse, run the
 /// handler to its output. Panics if the service is called or the result is wrong.
 pub async fn replay_tokio(bytes: &[u8], n: u64) -> u64 {
-    let input = InvocationInput::from_slice(bytes).expect("a valid envelope");
-    let client = Arc::new(NoCallClient::default());
-    let outcome = durable_tokio::handle(
-        input,
-        client,
-        Options::default(),
-        move |_: IgnoredAny, ctx| {
-            sequential_steps(ctx, n, StepSemantics::AtLeastOncePerRetry, Duration::ZERO)
-        },
-    )
-    .await;
-    expect_sum(outcome)
+    replay_with(bytes, move |_, ctx| {
+        sequential_steps(ctx, n, StepSemantics::AtLeastOncePerRetry, Duration::ZERO)
+    })
+    .await
 }
 
 /// Replays `bytes` with the blocking driver (call from a plain thread, not inside a runtime).
@@ -283,16 +279,10 @@ pub fn replay_blocking(bytes: &[u8], n: u64) -> u64 {
 
 /// Replays `bytes` with the map emulation (an [`envelope`] named [`MAP_NAME`]).
 pub async fn replay_map(bytes: &[u8], items: u64, concurrency: usize) -> u64 {
-    let input = InvocationInput::from_slice(bytes).expect("a valid envelope");
-    let client = Arc::new(NoCallClient::default());
-    let outcome = durable_tokio::handle(
-        input,
-        client,
-        Options::default(),
-        move |_: IgnoredAny, ctx| map_window(ctx, items, concurrency, Duration::ZERO),
-    )
-    .await;
-    expect_sum(outcome)
+    replay_with(bytes, move |_, ctx| {
+        map_window(ctx, items, concurrency, Duration::ZERO)
+    })
+    .await
 }
 
 /// One live invocation against a [`FakeService`]: its wall time and the calls it made.
