@@ -165,7 +165,7 @@ impl DurableContext {
         F: FnOnce(&DurableContext) -> Result<T, E>,
         E: Display + Debug + Send + 'static,
     {
-        self.child(None, &Json, function)
+        self.child(None, None, &Json, function)
     }
 
     /// [`invoke`](Self::invoke) with an input you serialized yourself.
@@ -208,12 +208,29 @@ impl DurableContext {
         F: FnOnce(&DurableContext) -> Result<T, E>,
         E: Display + Debug + Send + 'static,
     {
-        self.child(Some(name), &serdes, function)
+        self.child(Some(name), None, &serdes, function)
+    }
+
+    /// [`run_in_child_context`](Self::run_in_child_context) recorded with `sub_type`
+    /// instead of `RunInChildContext` (1 to 32 characters of `[A-Za-z0-9_-]`).
+    pub fn run_in_child_context_with_sub_type<T, E, F>(
+        &self,
+        name: &str,
+        sub_type: &'static str,
+        function: F,
+    ) -> Result<T, DurableError>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+        F: FnOnce(&DurableContext) -> Result<T, E>,
+        E: Display + Debug + Send + 'static,
+    {
+        self.child(Some(name), Some(sub_type), &Json, function)
     }
 
     fn child<T, E, F>(
         &self,
         name: Option<&str>,
+        sub_type: Option<&'static str>,
         serdes: &dyn Serdes<T>,
         function: F,
     ) -> Result<T, DurableError>
@@ -221,7 +238,7 @@ impl DurableContext {
         F: FnOnce(&DurableContext) -> Result<T, E>,
         E: Display + Debug + Send + 'static,
     {
-        let mut call = ChildCall::begin(&self.inner, name);
+        let mut call = ChildCall::begin_with_sub_type(&self.inner, name, sub_type);
         let runtime = self.runtime.clone();
         let result = call.run_blocking(
             |child| function(&DurableContext::new(child, runtime)),

@@ -167,31 +167,3 @@ async fn a_pre_serialized_input_goes_to_the_target_as_it_is() {
     let execution = runner.run("blocking-caller", ()).await.unwrap();
     assert_eq!(execution.result::<String>().unwrap(), "CALM");
 }
-
-#[tokio::test]
-async fn unnamed_child_contexts_are_recorded_without_a_name() {
-    let mut runner = LocalRunner::new();
-    runner.register("async", |_: (), ctx: DurableContext| async move {
-        ctx.run_in_unnamed_child_context(
-            |c| async move { c.step("inner", |_| async { Ok(1u8) }).await },
-        )
-        .await
-    });
-    runner.register_blocking(
-        "blocking",
-        |_: (), ctx: &durable_blocking::DurableContext| {
-            ctx.run_in_unnamed_child_context(|c| c.step("inner", |_| Ok(1u8)).run())
-        },
-    );
-    for function in ["async", "blocking"] {
-        let execution = runner.run(function, ()).await.unwrap();
-        assert_eq!(execution.result::<u8>().unwrap(), 1);
-        let context = &execution.operations()[1];
-        assert_eq!(context.operation_type, OperationType::Context, "{function}");
-        assert_eq!(context.name, None, "{function}");
-        assert_eq!(
-            execution.operation("inner").unwrap().parent_id.as_deref(),
-            Some(context.id.as_str())
-        );
-    }
-}

@@ -53,6 +53,16 @@ impl Execution {
         name: Option<&str>,
         sub_type: Option<&'static str>,
     ) -> Result<ContextStart, ExecutionError> {
+        if let Some(s) = sub_type {
+            let valid = (1..=32).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return Err(ExecutionError::InvalidSubType {
+                    sub_type: s.to_owned(),
+                });
+            }
+        }
         let kind = Kind {
             operation_type: OperationType::Context,
             sub_type: sub_type.unwrap_or(CHILD_CONTEXT_SUB_TYPE),

@@ -148,6 +148,12 @@ pub enum ExecutionError {
         /// The requested duration in milliseconds.
         millis: u128,
     },
+    /// A sub-type is not 1..=32 characters of `[A-Za-z0-9_-]`.
+    #[error("invalid operation sub-type {sub_type:?}: sub-types are 1 to 32 characters of A-Z, a-z, 0-9, '-' and '_'")]
+    InvalidSubType {
+        /// The rejected sub-type.
+        sub_type: String,
+    },
     /// A chained invoke was asked for with an unusable target or input.
     #[error("invalid chained invoke: {reason}")]
     InvalidInvoke {
@@ -182,6 +188,7 @@ impl ExecutionError {
             Self::MalformedRecord { .. } => "DP-X011",
             Self::InvalidTimeout { .. } => "DP-X012",
             Self::InvalidInvoke { .. } => "DP-X013",
+            Self::InvalidSubType { .. } => "DP-X014",
         }
     }
 
@@ -195,6 +202,7 @@ impl ExecutionError {
                 | Self::InvalidWaitDuration { .. }
                 | Self::InvalidTimeout { .. }
                 | Self::InvalidInvoke { .. }
+                | Self::InvalidSubType { .. }
         )
     }
 
@@ -206,7 +214,8 @@ impl ExecutionError {
             Self::InvalidName { .. }
             | Self::InvalidWaitDuration { .. }
             | Self::InvalidTimeout { .. }
-            | Self::InvalidInvoke { .. } => "ValidationError",
+            | Self::InvalidInvoke { .. }
+            | Self::InvalidSubType { .. } => "ValidationError",
             Self::MalformedRecord { .. } => "InvalidOperationRecord",
             Self::UnsupportedStatus { .. } => "UnsupportedOperationStatus",
             Self::Misuse { .. } | Self::Internal { .. } => "DurableSdkInternalError",

@@ -23,6 +23,7 @@ use crate::OperationFuture;
 pub struct ChildContext<'c, T, F> {
     ctx: &'c DurableContext,
     name: Option<String>,
+    sub_type: Option<&'static str>,
     function: F,
     serdes: Arc<dyn Serdes<T>>,
 }
@@ -32,6 +33,7 @@ impl<'c, T: Serialize + DeserializeOwned + 'static, F> ChildContext<'c, T, F> {
         Self {
             ctx,
             name: name.map(str::to_owned),
+            sub_type: None,
             function,
             serdes: Arc::new(Json),
         }
@@ -39,6 +41,13 @@ impl<'c, T: Serialize + DeserializeOwned + 'static, F> ChildContext<'c, T, F> {
 }
 
 impl<T, F> ChildContext<'_, T, F> {
+    /// Records the CONTEXT with this sub-type instead of `RunInChildContext` (1 to 32
+    /// characters of `[A-Za-z0-9_-]`; anything else is `DurableError::InvalidArgument`).
+    pub fn sub_type(mut self, sub_type: &'static str) -> Self {
+        self.sub_type = Some(sub_type);
+        self
+    }
+
     /// Replaces the JSON serializer for the context's result.
     pub fn serdes(mut self, serdes: impl Serdes<T> + 'static) -> Self {
         self.serdes = Arc::new(serdes);
@@ -57,7 +66,8 @@ where
     type IntoFuture = OperationFuture<'c, T>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let mut call = ChildCall::begin(self.ctx, self.name.as_deref());
+        let mut call =
+            ChildCall::begin_with_sub_type(self.ctx, self.name.as_deref(), self.sub_type);
         let (function, serdes) = (self.function, self.serdes);
         if let Some(result) = call.finished_on_record(&*serdes) {
             return OperationFuture::decided(result);
