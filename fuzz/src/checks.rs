@@ -182,6 +182,50 @@ pub fn check_update(u: &OperationUpdate, config: &ExecutionConfig) {
                 );
             }
         }
+        OperationType::Context => {
+            assert!(
+                matches!(
+                    u.action,
+                    OperationAction::Start | OperationAction::Succeed | OperationAction::Fail
+                ),
+                "{} on a CONTEXT",
+                u.action
+            );
+            if let Some(p) = &u.payload {
+                let limit = config.max_operation_payload_bytes;
+                assert!(
+                    p.len() <= limit,
+                    "CONTEXT payload of {} bytes > {limit}",
+                    p.len()
+                );
+            }
+        }
+        OperationType::Callback => {
+            assert_eq!(
+                u.action,
+                OperationAction::Start,
+                "{} on a CALLBACK",
+                u.action
+            );
+            assert!(
+                u.callback_options.is_some(),
+                "CALLBACK START without options"
+            );
+        }
+        OperationType::ChainedInvoke => {
+            assert_eq!(
+                u.action,
+                OperationAction::Start,
+                "{} on a CHAINED_INVOKE",
+                u.action
+            );
+            assert!(
+                u.chained_invoke_options
+                    .as_ref()
+                    .is_some_and(|o| !o.function_name.is_empty()),
+                "CHAINED_INVOKE START without a target"
+            );
+        }
         ref other => panic!("the engine emitted a {other} update"),
     }
 }
