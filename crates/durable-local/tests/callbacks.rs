@@ -236,6 +236,14 @@ fn wfc_runner(submits: &Count, fail_submit: bool) -> LocalRunner {
     runner
 }
 
+/// The id of the callback inside the `approval` wait_for_callback context.
+fn wfc_callback_id(execution: &TestExecution) -> String {
+    execution
+        .callback_id("approval create callback id")
+        .expect("the callback was created")
+        .to_owned()
+}
+
 /// The shape the service and the conformance suite expect: a WaitForCallback context
 /// holding the callback and the submitter step.
 fn assert_wait_for_callback_shape(execution: &TestExecution) {
@@ -256,10 +264,7 @@ async fn wait_for_callback_runs_the_submitter_once_and_returns_the_result() {
     let (arn, execution) = first_invocation(&runner, "approval").await;
     assert_eq!(execution.status(), ExecutionStatus::Running);
     assert_wait_for_callback_shape(&execution);
-    let id = execution
-        .callback_id("approval create callback id")
-        .unwrap()
-        .to_owned();
+    let id = wfc_callback_id(&execution);
     runner
         .send_callback_success(&id, Some("true".into()))
         .unwrap();
@@ -274,10 +279,7 @@ async fn wait_for_callback_failures_are_typed_on_the_run_that_decides_them_and_o
     let submits: Count = Arc::default();
     let runner = wfc_runner(&submits, false);
     let (arn, execution) = first_invocation(&runner, "approval").await;
-    let id = execution
-        .callback_id("approval create callback id")
-        .unwrap()
-        .to_owned();
+    let id = wfc_callback_id(&execution);
     runner
         .send_callback_failure(&id, ErrorObject::new("Rejected", "no"))
         .unwrap();
@@ -322,10 +324,7 @@ async fn the_blocking_wait_for_callback_has_the_same_shape_and_result() {
     );
     let (arn, execution) = first_invocation(&runner, "approval").await;
     assert_wait_for_callback_shape(&execution);
-    let id = execution
-        .callback_id("approval create callback id")
-        .unwrap()
-        .to_owned();
+    let id = wfc_callback_id(&execution);
     runner
         .send_callback_success(&id, Some("false".into()))
         .unwrap();

@@ -264,13 +264,8 @@ fn a_wait_then_a_step_ends_the_same_on_the_local_runner_and_the_emulator() {
 fn a_child_context_with_a_wait_ends_the_same_on_the_local_runner_and_the_emulator() {
     let outcome = same_on_both("Grouped");
     assert_eq!(outcome.result, Some(json!(42)));
-    let kinds: Vec<(&str, &str)> = outcome
-        .operations
-        .iter()
-        .map(|op| (op.name.as_str(), op.kind.as_str()))
-        .collect();
     assert_eq!(
-        kinds,
+        names_and_kinds(&outcome),
         [
             ("group", "CONTEXT"),
             ("inner", "STEP"),
@@ -278,7 +273,7 @@ fn a_child_context_with_a_wait_ends_the_same_on_the_local_runner_and_the_emulato
             ("outer", "STEP")
         ]
     );
-    assert!(outcome.operations.iter().all(|op| op.status == "SUCCEEDED"));
+    assert_all_succeeded(&outcome);
     assert_eq!(outcome.invocations, 2);
 }
 
@@ -290,13 +285,8 @@ fn a_child_context_a_callback_and_an_invoke_end_the_same_on_the_local_runner_and
         outcome.result,
         Some(json!({"grouped": 20, "approved": "yes", "echoed": {"n": 20}}))
     );
-    let kinds: Vec<(&str, &str)> = outcome
-        .operations
-        .iter()
-        .map(|op| (op.name.as_str(), op.kind.as_str()))
-        .collect();
     assert_eq!(
-        kinds,
+        names_and_kinds(&outcome),
         [
             ("group", "CONTEXT"),
             ("inner", "STEP"),
@@ -304,5 +294,22 @@ fn a_child_context_a_callback_and_an_invoke_end_the_same_on_the_local_runner_and
             ("call", "CHAINED_INVOKE")
         ]
     );
-    assert!(outcome.operations.iter().all(|op| op.status == "SUCCEEDED"));
+    assert_all_succeeded(&outcome);
+}
+
+/// `(name, type)` of every operation, in history order.
+fn names_and_kinds(outcome: &Outcome) -> Vec<(&str, &str)> {
+    outcome
+        .operations
+        .iter()
+        .map(|op| (op.name.as_str(), op.kind.as_str()))
+        .collect()
+}
+
+fn assert_all_succeeded(outcome: &Outcome) {
+    assert!(
+        outcome.operations.iter().all(|op| op.status == "SUCCEEDED"),
+        "{:?}",
+        outcome.operations
+    );
 }
