@@ -22,6 +22,10 @@ pub enum EventType {
     ExecutionTimedOut,
     /// The execution was stopped.
     ExecutionStopped,
+    /// The execution paused (`PauseDurableExecution` took effect).
+    ExecutionPaused,
+    /// A paused execution was resumed (`ResumeDurableExecution`).
+    ExecutionResumed,
     /// A child context was started.
     ContextStarted,
     /// A child context succeeded.
@@ -71,6 +75,8 @@ impl EventType {
             Self::ExecutionFailed => "ExecutionFailed",
             Self::ExecutionTimedOut => "ExecutionTimedOut",
             Self::ExecutionStopped => "ExecutionStopped",
+            Self::ExecutionPaused => "ExecutionPaused",
+            Self::ExecutionResumed => "ExecutionResumed",
             Self::ContextStarted => "ContextStarted",
             Self::ContextSucceeded => "ContextSucceeded",
             Self::ContextFailed => "ContextFailed",
@@ -171,6 +177,30 @@ pub struct ExecutionStartedDetails {
     /// The execution timeout in seconds, when one is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_timeout: Option<u64>,
+}
+
+/// `ExecutionPausedDetails`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExecutionPausedDetails {
+    /// Whether the pause also stopped the execution timeout's clock.
+    pub execution_timeout_paused: bool,
+    /// When the pause was requested (the event's own timestamp is when it took effect).
+    pub pause_request_timestamp: Timestamp,
+    /// The reason given with the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<EventPayload>,
+}
+
+/// `ExecutionResumedDetails`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExecutionResumedDetails {
+    /// When the resume was requested.
+    pub resume_request_timestamp: Timestamp,
+    /// The reason given with the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<EventPayload>,
 }
 
 /// `StepSucceededDetails` / `StepFailedDetails`.
@@ -275,6 +305,12 @@ pub enum EventDetails {
     /// `ExecutionStoppedDetails`.
     #[serde(rename = "ExecutionStoppedDetails")]
     ExecutionStopped(ErrorDetails),
+    /// `ExecutionPausedDetails`.
+    #[serde(rename = "ExecutionPausedDetails")]
+    ExecutionPaused(ExecutionPausedDetails),
+    /// `ExecutionResumedDetails`.
+    #[serde(rename = "ExecutionResumedDetails")]
+    ExecutionResumed(ExecutionResumedDetails),
     /// `ContextStartedDetails`.
     #[serde(rename = "ContextStartedDetails")]
     ContextStarted(EmptyDetails),
@@ -343,6 +379,8 @@ impl EventDetails {
             Self::ExecutionFailed(_) => EventType::ExecutionFailed,
             Self::ExecutionTimedOut(_) => EventType::ExecutionTimedOut,
             Self::ExecutionStopped(_) => EventType::ExecutionStopped,
+            Self::ExecutionPaused(_) => EventType::ExecutionPaused,
+            Self::ExecutionResumed(_) => EventType::ExecutionResumed,
             Self::ContextStarted(_) => EventType::ContextStarted,
             Self::ContextSucceeded(_) => EventType::ContextSucceeded,
             Self::ContextFailed(_) => EventType::ContextFailed,

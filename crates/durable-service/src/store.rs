@@ -214,7 +214,7 @@ mod tests {
         let a = svc.start_execution("orders", r#"{"id":1}"#).unwrap();
         svc.start_execution("orders", r#"{"id":2}"#).unwrap();
         svc.begin_invocation(&a).unwrap();
-        svc.executions().to_vec()
+        svc.executions().into_iter().cloned().collect()
     }
 
     fn json(record: &ExecutionRecord) -> String {

@@ -2,6 +2,7 @@
 //! executions end, jumping virtual time from timer to timer.
 
 mod builder;
+mod control;
 mod execution;
 mod external;
 mod register;
@@ -176,16 +177,18 @@ impl LocalRunner {
     }
 
     /// Invokes the execution whenever the service would, moving time to the next due timer
-    /// whenever nothing else can happen, until the execution ends or only an external event
-    /// (callback, chained invoke) could move it on; the returned execution then still has
-    /// status RUNNING.
+    /// whenever nothing else can happen, until the execution ends, is paused, or only an
+    /// external event (callback, chained invoke) could move it on; the returned execution
+    /// then still has status RUNNING (or PAUSED).
     pub async fn drive(&self, arn: &str) -> Result<TestExecution, RunnerError> {
         loop {
             let (running, needs, next, count) = {
                 let svc = lock_service(&self.service);
                 let record = svc.execution(arn).ok_or_else(|| unknown(arn))?;
                 (
-                    !record.status().is_terminal(),
+                    // A paused execution waits for `resume_execution`, which only the
+                    // test can call: driving it on would only race virtual time ahead.
+                    !record.status().is_terminal() && !record.status().is_paused(),
                     record.needs_invocation(),
                     record.next_timer(),
                     record.invocation_count(),
@@ -344,7 +347,7 @@ impl LocalRunner {
         let svc = lock_service(&self.service);
         let now = svc.now();
         svc.executions()
-            .iter()
+            .into_iter()
             .map(|record| TestExecution::new(record.clone(), now))
             .collect()
     }

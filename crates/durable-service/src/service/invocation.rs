@@ -53,6 +53,11 @@ impl LocalService {
                 "An invocation of this execution is already in flight.",
             ));
         }
+        if record.status == ExecutionStatus::Paused {
+            return Err(ServiceError::conflict(
+                "The execution is paused; resume it (ResumeDurableExecution) first.",
+            ));
+        }
         record.token_seq += 1;
         let token = ids::checkpoint_token(&record.execution_id, record.token_seq);
         record.token = Some(token.clone());
@@ -143,6 +148,13 @@ impl LocalService {
             _ => None,
         };
         record.push_event(None, now, EventDetails::InvocationCompleted(details));
+        if record.status == ExecutionStatus::Paused {
+            // A pause cut this invocation short at a checkpoint: what it returned after
+            // that changes nothing; resuming invokes the function again.
+            record.woken_in_flight = false;
+            return Ok(result);
+        }
+        let pausing = record.status == ExecutionStatus::Pausing;
         match finish {
             Finish::End(status, value, error) => record.finish(status, value, error, now),
             Finish::Suspend if record.status.is_terminal() => {}
@@ -160,6 +172,11 @@ impl LocalService {
             Finish::Retry(_) => record.needs_invocation = true,
         }
         record.woken_in_flight = false;
+        if pausing && !record.status.is_terminal() {
+            // The invocation ended before another checkpoint: the pause takes effect now,
+            // and whatever the execution needs next waits for the resume.
+            record.take_pause_effect(now);
+        }
         Ok(result)
     }
 

@@ -10,6 +10,7 @@
 
 mod apply;
 mod callbacks;
+mod control;
 mod invocation;
 mod pages;
 mod persist;
@@ -25,6 +26,7 @@ use durable_proto::{
 };
 
 pub use callbacks::ChainedInvokeEnd;
+pub use control::MAX_REASON_LENGTH;
 pub use invocation::{InvocationEnd, PENDING_WITHOUT_PENDING_OPERATIONS};
 pub use persist::RESTART_ERROR_TYPE;
 pub use record::{ExecutionRecord, ExecutionStatus, InvocationRecord, InvocationResult};
@@ -184,6 +186,8 @@ impl LocalService {
             unsent_changes: Vec::new(),
             callback_timers: HashMap::new(),
             last_delta: None,
+            pause: None,
+            deleted: false,
         };
         record.insert_operation(Operation {
             id: execution_id,
@@ -218,9 +222,9 @@ impl LocalService {
         self.by_arn.get(arn).map(|&i| &self.executions[i])
     }
 
-    /// Every execution, oldest first.
-    pub fn executions(&self) -> &[ExecutionRecord] {
-        &self.executions
+    /// Every execution, oldest first (deleted ones no longer).
+    pub fn executions(&self) -> Vec<&ExecutionRecord> {
+        self.executions.iter().filter(|r| !r.deleted).collect()
     }
 
     /// The history of an execution (`GetDurableExecutionHistory`).
@@ -278,6 +282,11 @@ impl LocalService {
         let seq = record.token_seq;
         record.token = (!record.status.is_terminal())
             .then(|| ids::checkpoint_token(&record.execution_id, seq));
+        if record.status == ExecutionStatus::Pausing {
+            // The pause takes effect at this checkpoint: the batch is kept, and the
+            // response carries no token, so the invocation cannot go on.
+            record.take_pause_effect(now);
+        }
         let size = config.page_size_for(None);
         let state = pages::delta_first_page(record, seq, changed, size);
         let response = CheckpointResponse {
@@ -324,7 +333,7 @@ impl LocalService {
         pages::state_page(record, marker, size)
     }
 
-    /// Every timer of every running execution, earliest first.
+    /// Every timer of every running (or paused) execution, earliest first.
     pub fn timers(&self) -> Vec<(String, Timer)> {
         let mut all: Vec<(String, Timer)> = self
             .executions
@@ -354,6 +363,7 @@ impl LocalService {
                 fired += n;
             }
         }
+        self.finish_deletions();
         // Failures are kept for the next write; see `sync`.
         let _ = self.persist();
         fired

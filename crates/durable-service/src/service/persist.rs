@@ -64,6 +64,11 @@ impl LocalService {
             }
         }
         for (index, record) in records.into_iter().enumerate() {
+            if record.deleted {
+                // A tombstone keeps its place (and store key) but is found by nothing.
+                svc.executions.push(record);
+                continue;
+            }
             for op in record.operations() {
                 let callback_id = op
                     .callback_details

@@ -22,12 +22,27 @@ pub enum ExecutionStatus {
     TimedOut,
     /// Stopped from outside.
     Stopped,
+    /// A pause was requested while an invocation was in flight; the execution becomes
+    /// [`Paused`](Self::Paused) at that invocation's next checkpoint (or when it ends).
+    Pausing,
+    /// Paused (`PauseDurableExecution`): the service invokes nothing until it is resumed,
+    /// but its timers, callbacks and chained invokes still complete.
+    Paused,
+    /// Deleted (`DeleteDurableExecution`) and its data gone; the execution disappears when
+    /// the service next does its background work.
+    Deleting,
 }
 
 impl ExecutionStatus {
-    /// Whether the execution has ended.
+    /// Whether the execution has ended (for good: it accepts no invocation or checkpoint).
+    /// A pausing or paused execution has not.
     pub fn is_terminal(self) -> bool {
-        !matches!(self, Self::Running)
+        !matches!(self, Self::Running | Self::Pausing | Self::Paused)
+    }
+
+    /// Whether the execution is pausing or paused.
+    pub fn is_paused(self) -> bool {
+        matches!(self, Self::Pausing | Self::Paused)
     }
 
     /// The wire name, e.g. `SUCCEEDED`.
@@ -38,6 +53,9 @@ impl ExecutionStatus {
             Self::Failed => "FAILED",
             Self::TimedOut => "TIMED_OUT",
             Self::Stopped => "STOPPED",
+            Self::Pausing => "PAUSING",
+            Self::Paused => "PAUSED",
+            Self::Deleting => "DELETING",
         }
     }
 }
@@ -91,6 +109,19 @@ pub(crate) struct CallbackTimers {
     pub(crate) timeout_at: Option<Timestamp>,
     pub(crate) heartbeat_seconds: Option<u32>,
     pub(crate) heartbeat_at: Option<Timestamp>,
+}
+
+/// A pause in force (PAUSING or PAUSED).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PauseState {
+    pub(crate) requested: Timestamp,
+    pub(crate) reason: Option<String>,
+    pub(crate) timeout_paused: bool,
+    /// With `timeout_paused`: what was left of the execution timeout when the pause took
+    /// effect, in milliseconds (the timeout is re-armed with it on resume).
+    pub(crate) timeout_left_ms: Option<i64>,
+    /// The pause cut an invocation short, so resuming must invoke again.
+    pub(crate) interrupted: bool,
 }
 
 /// The operations of an execution in creation order, indexed by id. Serialized as the list
@@ -191,6 +222,13 @@ pub struct ExecutionRecord {
     pub(crate) callback_timers: HashMap<String, CallbackTimers>,
     /// The last checkpoint response's changed operations, for paging through them.
     pub(crate) last_delta: Option<(u64, Vec<String>)>,
+    /// The pause in force, while PAUSING or PAUSED.
+    #[serde(default)]
+    pub(crate) pause: Option<PauseState>,
+    /// Deleted: a tombstone that keeps the execution's place (and store key) and nothing
+    /// else; no call finds it any more.
+    #[serde(default)]
+    pub(crate) deleted: bool,
 }
 
 impl ExecutionRecord {
@@ -294,7 +332,10 @@ impl ExecutionRecord {
     /// is in flight, and something happened since it last suspended (or the last invocation
     /// failed and will be retried).
     pub fn needs_invocation(&self) -> bool {
-        self.needs_invocation && !self.status.is_terminal() && !self.invocation_in_flight()
+        self.needs_invocation
+            && !self.status.is_terminal()
+            && !self.status.is_paused()
+            && !self.invocation_in_flight()
     }
 
     /// Whether some operation waits on the service: a PENDING or READY step, or a STARTED
@@ -413,6 +454,7 @@ impl ExecutionRecord {
         self.token = None;
         self.needs_invocation = false;
         self.callback_timers.clear();
+        self.pause = None;
         self.push_event(None, at, details);
     }
 
