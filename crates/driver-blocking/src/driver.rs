@@ -66,6 +66,9 @@ where
 
 /// Runs a synchronous durable handler as a Lambda function: the process's whole `main`.
 ///
+/// Started outside Lambda, it returns [`NotInLambda`](crate::NotInLambda) before
+/// doing anything else, naming the missing variables and how to run the function locally.
+///
 /// ```no_run
 /// use durable_blocking::{DurableContext, DurableError};
 /// use std::time::Duration;
@@ -89,12 +92,15 @@ where
     Err: Display + Debug + Send + 'static,
     F: Fn(E, &DurableContext) -> Result<O, Err> + Send + Sync + 'static,
 {
+    // Before the IO runtime and the client: started by hand, fail with the reason.
+    durable_tokio::check_lambda_environment()?;
     let rt = runtime();
     let client = Arc::new(rt.block_on(LambdaClient::shared()));
     run_with_client(client, Options::default(), handler)
 }
 
-/// Like [`run`], with a checkpoint client and options of your choosing.
+/// Like [`run`], with a checkpoint client and options of your choosing. It checks the
+/// environment as [`run`] does.
 pub fn run_with_client<E, O, Err, F, C>(
     client: Arc<C>,
     options: Options,
@@ -107,6 +113,7 @@ where
     F: Fn(E, &DurableContext) -> Result<O, Err> + Send + Sync + 'static,
     C: CheckpointClient + ?Sized,
 {
+    durable_tokio::check_lambda_environment()?;
     let lifted = lift(Arc::new(handler));
     runtime().block_on(durable_tokio::run_with_client(client, options, lifted))
 }

@@ -10,9 +10,13 @@
 //! tokio runtime drives the Lambda Runtime API and pipelined checkpoint calls, sharing the
 //! async driver's loop so both drivers behave identically.
 
+mod batch;
+mod condition;
 mod context;
 mod driver;
 
+pub use batch::{Branch, Map, Parallel};
+pub use condition::WaitForCondition;
 pub use context::{Callback, CreateCallback, DurableContext, Invoke, Step, WaitForCallback};
 pub use driver::{handle, handle_async, run, run_with_client};
 /// The engine crate, for lower-level access (wire types, the engine itself).
@@ -20,6 +24,12 @@ pub use durable_proto as proto;
 pub use durable_proto::InvocationOutcome;
 /// The Lambda runtime's error type, what `main` returns (`Result<(), LambdaError>`).
 pub use durable_tokio::LambdaError;
+/// Why [`run`] refuses to start outside a Lambda execution environment, and the check itself.
+pub use durable_tokio::{check_lambda_environment, NotInLambda, LAMBDA_ENVIRONMENT};
+pub use durable_tokio::{
+    BatchCounts, BatchItem, BatchResult, BatchStatus, CompletionConfig, CompletionReason,
+    ItemResult, Nesting, WaitDecision, WaitStrategy, CONDITION_EXHAUSTED_ERROR_TYPE,
+};
 pub use durable_tokio::{
     retry_fn, serdes_fn, Backoff, CheckpointClient, DurableError, ErrorObject, ExecutionConfig,
     FnRetryStrategy, FnSerdes, Jitter, Json, LambdaClient, Logger, OperationFailure, Options,

@@ -36,7 +36,10 @@ pub use ops::invoke::Invoke;
 pub use ops::step::Step;
 pub use ops::wait::Wait;
 pub use panic::PANIC_ERROR_TYPE;
-pub use runtime::{outcome_to_response, run, run_with_client};
+pub use runtime::{
+    check_lambda_environment, outcome_to_response, run, run_with_client, NotInLambda,
+    LAMBDA_ENVIRONMENT,
+};
 pub use serdes::{serdes_fn, FnSerdes, Json, Serdes};
 
 /// What the blocking front end (`durable-blocking`) builds on: the operations' shared
