@@ -17,7 +17,12 @@ use tokio::runtime::Handle;
 pub struct DurableContext {
     inner: durable_tokio::DurableContext,
     logger: Logger,
-    runtime: Handle,
+    pub(crate) runtime: Handle,
+    /// Whether a blocked operation parks this thread instead of unwinding: set inside the
+    /// items of a map or parallel, whose threads must keep their blocked operations alive
+    /// (so the invocation suspends on them) until the invocation ends or the batch
+    /// completes.
+    parks: bool,
 }
 
 impl Debug for DurableContext {
@@ -34,7 +39,29 @@ impl DurableContext {
             logger: inner.logger(),
             inner,
             runtime,
+            parks: false,
         }
+    }
+
+    /// A context for operations begun in `inner`, a context below this one.
+    pub(crate) fn below(&self, inner: durable_tokio::DurableContext) -> Self {
+        Self {
+            parks: self.parks,
+            ..Self::new(inner, self.runtime.clone())
+        }
+    }
+
+    /// A context for a map or parallel item running on a thread of its own.
+    pub(crate) fn item(&self, inner: durable_tokio::DurableContext) -> Self {
+        Self {
+            parks: true,
+            ..self.below(inner)
+        }
+    }
+
+    /// The async context underneath.
+    pub(crate) fn inner(&self) -> &durable_tokio::DurableContext {
+        &self.inner
     }
 
     /// The durable execution's ARN.
@@ -158,6 +185,90 @@ impl DurableContext {
         }
     }
 
+    /// Runs `function` over `items`, each item in a child context of its own on a thread of
+    /// its own (at most `.max_concurrency(n)` at once), like the async driver's `map`;
+    /// finish with [`run`](crate::Map::run) for the [`BatchResult`](crate::BatchResult).
+    ///
+    /// ```no_run
+    /// # fn demo(ctx: &durable_blocking::DurableContext) -> Result<(), durable_blocking::DurableError> {
+    /// let doubled = ctx
+    ///     .map("double", vec![1u32, 2, 3], |c, n, _index| Ok(c.step("double", |_| Ok(n * 2)).run()?))
+    ///     .max_concurrency(2)
+    ///     .run()?
+    ///     .throw_if_error()?
+    ///     .into_values();
+    /// # let _: Vec<u32> = doubled; Ok(()) }
+    /// ```
+    pub fn map<I, T, F>(&self, name: &str, items: Vec<I>, function: F) -> crate::Map<'_, I, T, F>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+        F: Fn(&DurableContext, I, usize) -> Result<T, StepError> + Sync,
+    {
+        crate::Map::new(self, Some(name), items, function)
+    }
+
+    /// [`map`](Self::map) without a name for the `Map` operation.
+    pub fn map_unnamed<I, T, F>(&self, items: Vec<I>, function: F) -> crate::Map<'_, I, T, F>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+        F: Fn(&DurableContext, I, usize) -> Result<T, StepError> + Sync,
+    {
+        crate::Map::new(self, None, items, function)
+    }
+
+    /// Runs `branches`, each in a child context of its own on a thread of its own, like the
+    /// async driver's `parallel`; finish with [`run`](crate::Parallel::run).
+    pub fn parallel<'c, T>(
+        &'c self,
+        name: &str,
+        branches: Vec<crate::Branch<'c, T>>,
+    ) -> crate::Parallel<'c, T>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
+        crate::Parallel::new(self, Some(name), branches)
+    }
+
+    /// [`parallel`](Self::parallel) without a name for the `Parallel` operation.
+    pub fn parallel_unnamed<'c, T>(
+        &'c self,
+        branches: Vec<crate::Branch<'c, T>>,
+    ) -> crate::Parallel<'c, T>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
+        crate::Parallel::new(self, None, branches)
+    }
+
+    /// Waits until a condition holds, like the async driver's `wait_for_condition`: one
+    /// check per invocation, [`DurableError::Suspended`] until the next one is due. Finish
+    /// with [`run`](crate::WaitForCondition::run).
+    pub fn wait_for_condition<S, F>(
+        &self,
+        name: &str,
+        initial: S,
+        check: F,
+    ) -> crate::WaitForCondition<'_, S, F>
+    where
+        S: Serialize + DeserializeOwned + 'static,
+        F: FnOnce(S, &StepContext) -> Result<S, StepError>,
+    {
+        crate::WaitForCondition::new(self, Some(name), initial, check)
+    }
+
+    /// [`wait_for_condition`](Self::wait_for_condition) without a name.
+    pub fn wait_for_condition_unnamed<S, F>(
+        &self,
+        initial: S,
+        check: F,
+    ) -> crate::WaitForCondition<'_, S, F>
+    where
+        S: Serialize + DeserializeOwned + 'static,
+        F: FnOnce(S, &StepContext) -> Result<S, StepError>,
+    {
+        crate::WaitForCondition::new(self, None, initial, check)
+    }
+
     /// [`run_in_child_context`](Self::run_in_child_context) without a name.
     pub fn run_in_unnamed_child_context<T, E, F>(&self, function: F) -> Result<T, DurableError>
     where
@@ -239,23 +350,25 @@ impl DurableContext {
         E: Display + Debug + Send + 'static,
     {
         let mut call = ChildCall::begin_with_sub_type(&self.inner, name, sub_type);
-        let runtime = self.runtime.clone();
-        let result = call.run_blocking(
-            |child| function(&DurableContext::new(child, runtime)),
-            serdes,
-        );
+        let result = call.run_blocking(|child| function(&self.below(child)), serdes);
         self.finish(result)
     }
 
     /// Maps an operation core's answer to what sequential code sees: a blocked branch
     /// cannot proceed, so the invocation suspends (if nothing else can move) and the
     /// handler unwinds with [`DurableError::Suspended`].
-    fn finish<T>(&self, result: Result<T, Interrupt>) -> Result<T, DurableError> {
+    pub(crate) fn finish<T>(&self, result: Result<T, Interrupt>) -> Result<T, DurableError> {
         match result {
             Ok(v) => Ok(v),
             Err(Interrupt::User(e)) => Err(e),
             Err(Interrupt::Blocked) => {
                 front::suspend_if_stuck(&self.inner);
+                if self.parks {
+                    // Like a parked future in the async driver: the blocked operation stays
+                    // alive until the invocation ends or the item's batch completes.
+                    self.runtime
+                        .block_on(front::park_until_released(&self.inner));
+                }
                 Err(DurableError::Suspended)
             }
             Err(Interrupt::Closing(why)) => Err(DurableError::Closing(why)),
@@ -388,10 +501,9 @@ where
             Some(durable_tokio::proto::WAIT_FOR_CALLBACK_SUB_TYPE),
         );
         let serdes = config.serdes.clone();
-        let runtime = ctx.runtime.clone();
         let result = call.run_blocking(
             |child| {
-                let child = DurableContext::new(child, runtime);
+                let child = ctx.below(child);
                 let (callback_name, submitter_name) = front::wait_for_callback_names(&name);
                 config.name = Some(callback_name);
                 let callback = CreateCallback {

@@ -27,12 +27,12 @@ pub use durable_tokio::LambdaError;
 /// Why [`run`] refuses to start outside a Lambda execution environment, and the check itself.
 pub use durable_tokio::{check_lambda_environment, NotInLambda, LAMBDA_ENVIRONMENT};
 pub use durable_tokio::{
-    BatchCounts, BatchItem, BatchResult, BatchStatus, CompletionConfig, CompletionReason,
-    ItemResult, Nesting, WaitDecision, WaitStrategy, CONDITION_EXHAUSTED_ERROR_TYPE,
-};
-pub use durable_tokio::{
     retry_fn, serdes_fn, Backoff, CheckpointClient, DurableError, ErrorObject, ExecutionConfig,
     FnRetryStrategy, FnSerdes, Jitter, Json, LambdaClient, Logger, OperationFailure, Options,
     RetryConfigError, RetryDecision, RetryPolicy, RetryStrategy, RngCore, Serdes, StepContext,
     StepError, StepSemantics,
+};
+pub use durable_tokio::{
+    BatchCounts, BatchItem, BatchResult, BatchStatus, CompletionConfig, CompletionReason,
+    ItemResult, Nesting, WaitDecision, WaitStrategy, CONDITION_EXHAUSTED_ERROR_TYPE,
 };

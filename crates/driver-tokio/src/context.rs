@@ -12,7 +12,9 @@ use tokio::sync::{watch, Notify};
 
 use crate::ops::callback::{CreateCallback, WaitForCallback};
 use crate::ops::child::ChildContext;
+use crate::ops::condition::WaitForCondition;
 use crate::ops::invoke::Invoke;
+use crate::ops::map::{Branch, Map, Parallel};
 use crate::ops::step::{Step, StepConfig};
 use crate::ops::wait::Wait;
 use crate::StepError;
@@ -404,6 +406,127 @@ impl DurableContext {
         E: Display + Debug + Send + 'static,
     {
         ChildContext::new(self, None, function)
+    }
+
+    /// Waits until a condition holds: runs `check` as a step (sub-type `WaitForCondition`) on
+    /// a state, starting from `initial`, and asks the wait strategy (`.strategy(..)`) after
+    /// each check whether to stop or check again later. Between checks the invocation
+    /// suspends; the state is checkpointed after each check, so the next check, in a later
+    /// invocation, starts from it. A check that fails ends the wait with
+    /// [`DurableError::ConditionFailed`] (no retry); running out of attempts with
+    /// [`DurableError::ConditionAttemptsExhausted`].
+    ///
+    /// ```no_run
+    /// # async fn job_status(_id: &str) -> Result<String, std::io::Error> { Ok("DONE".into()) }
+    /// # async fn demo(ctx: durable_tokio::DurableContext) -> Result<(), durable_tokio::DurableError> {
+    /// use durable_tokio::WaitStrategy;
+    /// let status = ctx
+    ///     .wait_for_condition("job done", "PENDING".to_owned(), |_status, _| async move {
+    ///         Ok(job_status("job-1").await?)
+    ///     })
+    ///     .strategy(WaitStrategy::until(|s: &String| s == "DONE"))
+    ///     .await?;
+    /// # let _ = status; Ok(()) }
+    /// ```
+    pub fn wait_for_condition<S, F, Fut>(
+        &self,
+        name: &str,
+        initial: S,
+        check: F,
+    ) -> WaitForCondition<'_, S, F>
+    where
+        S: Serialize + DeserializeOwned + Send + 'static,
+        F: FnOnce(S, StepContext) -> Fut + Send,
+        Fut: Future<Output = Result<S, StepError>> + Send,
+    {
+        WaitForCondition::new(self, Some(name), initial, check)
+    }
+
+    /// [`wait_for_condition`](Self::wait_for_condition) without a name.
+    pub fn wait_for_condition_unnamed<S, F, Fut>(
+        &self,
+        initial: S,
+        check: F,
+    ) -> WaitForCondition<'_, S, F>
+    where
+        S: Serialize + DeserializeOwned + Send + 'static,
+        F: FnOnce(S, StepContext) -> Fut + Send,
+        Fut: Future<Output = Result<S, StepError>> + Send,
+    {
+        WaitForCondition::new(self, None, initial, check)
+    }
+
+    /// Runs `function` over `items`, each item in a child context of its own (sub-type
+    /// `MapIteration` under a `Map` operation), and returns every started item's outcome in
+    /// index order with the completion reason. Items start in index order, at most
+    /// `.max_concurrency(n)` at once; `.completion(..)` stops early (no further item starts
+    /// once it is met, and the result is final on every replay). A failed item does not
+    /// fail the map: see [`BatchResult::throw_if_error`](crate::BatchResult::throw_if_error).
+    ///
+    /// ```no_run
+    /// # async fn demo(ctx: durable_tokio::DurableContext) -> Result<(), durable_tokio::DurableError> {
+    /// use durable_tokio::CompletionConfig;
+    /// let users = vec!["ana".to_owned(), "bo".to_owned()];
+    /// let greetings = ctx
+    ///     .map("greet", users, |ctx, user, _index| async move {
+    ///         ctx.step("greet", move |_| async move { Ok(format!("hi {user}")) }).await.map_err(Into::into)
+    ///     })
+    ///     .max_concurrency(10)
+    ///     .completion(CompletionConfig::all_successful())
+    ///     .await?
+    ///     .throw_if_error()?
+    ///     .into_values();
+    /// # let _: Vec<String> = greetings; Ok(()) }
+    /// ```
+    pub fn map<I, T, F, Fut>(&self, name: &str, items: Vec<I>, function: F) -> Map<'_, I, T, F>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(DurableContext, I, usize) -> Fut + Send,
+        Fut: Future<Output = Result<T, StepError>> + Send,
+    {
+        Map::new(self, Some(name), items, function)
+    }
+
+    /// [`map`](Self::map) without a name for the `Map` operation.
+    pub fn map_unnamed<I, T, F, Fut>(&self, items: Vec<I>, function: F) -> Map<'_, I, T, F>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(DurableContext, I, usize) -> Fut + Send,
+        Fut: Future<Output = Result<T, StepError>> + Send,
+    {
+        Map::new(self, None, items, function)
+    }
+
+    /// Runs `branches`, each in a child context of its own (sub-type `ParallelBranch` under a
+    /// `Parallel` operation), with the same concurrency bound, completion rules and result as
+    /// [`map`](Self::map).
+    ///
+    /// ```no_run
+    /// # async fn demo(ctx: durable_tokio::DurableContext) -> Result<(), durable_tokio::DurableError> {
+    /// use durable_tokio::Branch;
+    /// let both = ctx
+    ///     .parallel("lookups", vec![
+    ///         Branch::named("price", |c| async move { Ok(c.step("price", |_| async { Ok(100u64) }).await?) }),
+    ///         Branch::named("stock", |c| async move { Ok(c.step("stock", |_| async { Ok(7u64) }).await?) }),
+    ///     ])
+    ///     .await?
+    ///     .throw_if_error()?
+    ///     .into_values();
+    /// # let _ = both; Ok(()) }
+    /// ```
+    pub fn parallel<'c, T>(&'c self, name: &str, branches: Vec<Branch<'c, T>>) -> Parallel<'c, T>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        Parallel::new(self, Some(name), branches)
+    }
+
+    /// [`parallel`](Self::parallel) without a name for the `Parallel` operation.
+    pub fn parallel_unnamed<'c, T>(&'c self, branches: Vec<Branch<'c, T>>) -> Parallel<'c, T>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        Parallel::new(self, None, branches)
     }
 
     /// [`invoke`](Self::invoke) with an input you serialized yourself (any text the target

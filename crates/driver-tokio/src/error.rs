@@ -44,6 +44,17 @@ pub enum DurableError {
     /// A chained invoke's target execution was stopped.
     #[error(transparent)]
     InvokeStopped(OperationFailure),
+    /// An item of a map or parallel failed ([`BatchResult::throw_if_error`]).
+    ///
+    /// [`BatchResult::throw_if_error`]: crate::BatchResult::throw_if_error
+    #[error(transparent)]
+    BatchItemFailed(OperationFailure),
+    /// A wait-for-condition check failed (returned an error or panicked).
+    #[error(transparent)]
+    ConditionFailed(OperationFailure),
+    /// A wait-for-condition's strategy ran out of attempts before the condition held.
+    #[error(transparent)]
+    ConditionAttemptsExhausted(OperationFailure),
     /// A value could not be serialized for checkpointing, or a recorded value could not be
     /// read back as the requested type.
     #[error("serialization error for operation {operation_id}: {message}")]
@@ -96,7 +107,10 @@ impl DurableError {
             | Self::CallbackHeartbeatTimedOut(f)
             | Self::InvokeFailed(f)
             | Self::InvokeTimedOut(f)
-            | Self::InvokeStopped(f) => Some(f),
+            | Self::InvokeStopped(f)
+            | Self::BatchItemFailed(f)
+            | Self::ConditionFailed(f)
+            | Self::ConditionAttemptsExhausted(f) => Some(f),
             _ => None,
         }
     }
@@ -125,6 +139,9 @@ impl DurableError {
             Self::InvokeFailed(_) => "DT-E010",
             Self::InvokeTimedOut(_) => "DT-E011",
             Self::InvokeStopped(_) => "DT-E012",
+            Self::BatchItemFailed(_) => "DT-E013",
+            Self::ConditionFailed(_) => "DT-E014",
+            Self::ConditionAttemptsExhausted(_) => "DT-E015",
         }
     }
 

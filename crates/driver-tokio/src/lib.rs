@@ -1,6 +1,7 @@
 //! Run AWS Lambda durable functions with async (tokio) handlers.
 
 mod aws;
+mod batch_result;
 mod client;
 mod context;
 mod driver;
@@ -14,15 +15,16 @@ mod runtime;
 mod serdes;
 
 pub use aws::LambdaClient;
+pub use batch_result::{BatchItem, BatchResult, BatchStatus, ItemResult};
 pub use client::{BoxFuture, CheckpointClient};
 pub use context::{DurableContext, Logger, StepContext};
 pub use driver::{handle, Options};
 /// The engine crate, for lower-level access (wire types, the engine itself).
 pub use durable_proto as proto;
 pub use durable_proto::{
-    retry_fn, Backoff, ErrorObject, ExecutionConfig, ExecutionError, FnRetryStrategy,
-    InvocationOutcome, Jitter, RetryConfigError, RetryDecision, RetryPolicy, RetryStrategy,
-    RngCore, SeededRng, StepSemantics,
+    retry_fn, Backoff, BatchCounts, CompletionConfig, CompletionReason, ErrorObject,
+    ExecutionConfig, ExecutionError, FnRetryStrategy, InvocationOutcome, Jitter, Nesting,
+    RetryConfigError, RetryDecision, RetryPolicy, RetryStrategy, RngCore, SeededRng, StepSemantics,
 };
 pub use error::{error_object_of, readable_type_name, DurableError, StepError};
 pub use failure::OperationFailure;
@@ -32,7 +34,11 @@ pub use lambda_runtime::Error as LambdaError;
 pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};
 pub use ops::callback::{Callback, CreateCallback, WaitForCallback};
 pub use ops::child::ChildContext;
+pub use ops::condition::{
+    WaitDecision, WaitForCondition, WaitStrategy, CONDITION_EXHAUSTED_ERROR_TYPE,
+};
 pub use ops::invoke::Invoke;
+pub use ops::map::{Branch, Map, Parallel};
 pub use ops::step::Step;
 pub use ops::wait::Wait;
 pub use panic::PANIC_ERROR_TYPE;
@@ -47,9 +53,12 @@ pub use serdes::{serdes_fn, FnSerdes, Json, Serdes};
 #[doc(hidden)]
 pub mod front {
     pub use crate::context::Shared;
+    pub use crate::ops::batch::{BatchCall, BatchSerdes, ItemEntered};
     pub use crate::ops::callback::{wait_for_callback_names, CallbackCall, CallbackConfig};
     pub use crate::ops::child::ChildCall;
+    pub use crate::ops::condition::{ConditionCall, ConditionConfig, Entered as ConditionEntered};
     pub use crate::ops::invoke::{InvokeCall, InvokeConfig};
+    pub use crate::ops::map::default_batch_serdes;
     pub use crate::ops::replay_safe::system_millis;
     pub use crate::ops::step::{StepCall, StepConfig};
     pub use crate::ops::wait::WaitCall;
@@ -67,6 +76,32 @@ pub mod front {
         }
         drop(g);
         shared.changed.notify_one();
+    }
+
+    /// Waits until the invocation's outcome is decided or `ctx` was abandoned (its batch
+    /// completed): how a blocking front end's item thread parks on a blocked operation.
+    pub async fn park_until_released(ctx: &crate::DurableContext) {
+        let at = ctx.context_ref();
+        ctx.shared().wait_until(|exec| exec.is_abandoned(at)).await;
+    }
+
+    /// Waits until `ticket` is acknowledged (or the invocation ends).
+    pub async fn wait_acknowledged(
+        ctx: &crate::DurableContext,
+        ticket: durable_proto::FlushTicket,
+    ) {
+        ctx.shared().wait_acknowledged(ticket).await;
+    }
+
+    /// Tells the engine that user code of `op` (a check, a step body) starts or stops
+    /// running, so durable calls made meanwhile are refused.
+    pub fn set_in_body(shared: &Shared, op: durable_proto::OperationHandle, entering: bool) {
+        let mut g = shared.lock();
+        if entering {
+            g.exec.enter_body(op);
+        } else {
+            g.exec.leave_body(op);
+        }
     }
 
     /// Whether the invocation's outcome is decided.

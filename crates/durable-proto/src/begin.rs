@@ -58,6 +58,19 @@ impl Execution {
         kind: Kind,
         name: Option<&str>,
     ) -> Result<Begun, ExecutionError> {
+        self.begin_at(ctx, kind, name, None)
+    }
+
+    /// [`begin`](Self::begin) at a fixed position of `ctx` (a batch item, numbered by its
+    /// index); `None` is the context's next position. Positioned operations skip the
+    /// concurrency check: their ids do not depend on timing.
+    pub(crate) fn begin_at(
+        &mut self,
+        ctx: ContextRef,
+        kind: Kind,
+        name: Option<&str>,
+        position: Option<u32>,
+    ) -> Result<Begun, ExecutionError> {
         self.ensure_running()?;
         if let Some(step) = self.in_body {
             let step = self
@@ -73,7 +86,12 @@ impl Execution {
         let context = self.journal.context(ctx).ok_or(ExecutionError::Misuse {
             what: "unknown context handle",
         })?;
-        if self.config.check_concurrent_begins && context.active > 0 {
+        if self.journal.is_abandoned(ctx) {
+            // The item's batch completed: its result is final, so nothing the abandoned item
+            // still asks for may be recorded (a blocking front end's thread unwinds on this).
+            return Err(ExecutionError::Abandoned);
+        }
+        if self.config.check_concurrent_begins && position.is_none() && context.active > 0 {
             let e = ExecutionError::TimingDependentId {
                 context: context.id.clone(),
                 name: name.map(str::to_owned),
@@ -81,8 +99,9 @@ impl Execution {
             self.fail_execution(&e);
             return Err(e);
         }
-        let claimed = self.journal.claim(
+        let claimed = self.journal.claim_at(
             ctx,
+            position,
             &Request {
                 operation_type: kind.operation_type.clone(),
                 sub_type: kind.sub_type,

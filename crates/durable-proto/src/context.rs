@@ -10,7 +10,7 @@
 //!  FAILED    ─replay─▶ recorded error
 //! ```
 
-use crate::begin::Kind;
+use crate::begin::{Kind, RecordView};
 use crate::error::ExecutionError;
 use crate::execution::Execution;
 use crate::journal::ContextRef;
@@ -68,10 +68,20 @@ impl Execution {
             sub_type: sub_type.unwrap_or(CHILD_CONTEXT_SUB_TYPE),
         };
         let begun = self.begin(ctx, kind, name)?;
-        let (op, record) = (begun.op, begun.record);
+        self.start_context(ctx, begun.op, begun.record)
+    }
+
+    /// What a begun CONTEXT operation does given its record: run its function (a new,
+    /// started or to-be-rebuilt context) or hand back the recorded result.
+    pub(crate) fn start_context(
+        &mut self,
+        ctx: ContextRef,
+        op: OperationHandle,
+        record: RecordView,
+    ) -> Result<ContextStart, ExecutionError> {
         let run = |exec: &mut Self| {
             let id = exec.slot(op)?.identity.id.clone();
-            let child = exec.journal.open_context(id);
+            let child = exec.journal.open_context(ctx, id);
             if let Some(slot) = exec.table.get_mut(op) {
                 slot.child = Some(child);
             }

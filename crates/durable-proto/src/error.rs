@@ -160,6 +160,20 @@ pub enum ExecutionError {
         /// Why it was refused.
         reason: String,
     },
+    /// A map or parallel was configured in a way that cannot run.
+    #[error("invalid {what} configuration: {reason}")]
+    InvalidBatch {
+        /// `map` or `parallel`.
+        what: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// An operation was asked for by a map or parallel item whose batch already completed.
+    #[error(
+        "an operation was begun in an item of a map or parallel that already completed; the \
+         batch's result is final, so the abandoned item's work is not recorded"
+    )]
+    Abandoned,
     /// The execution already reached its outcome in this invocation; no more operations run.
     #[error("the invocation has already reached its outcome; no further operations run")]
     Closed,
@@ -189,6 +203,8 @@ impl ExecutionError {
             Self::InvalidTimeout { .. } => "DP-X012",
             Self::InvalidInvoke { .. } => "DP-X013",
             Self::InvalidSubType { .. } => "DP-X014",
+            Self::InvalidBatch { .. } => "DP-X015",
+            Self::Abandoned => "DP-X016",
         }
     }
 
@@ -203,6 +219,7 @@ impl ExecutionError {
                 | Self::InvalidTimeout { .. }
                 | Self::InvalidInvoke { .. }
                 | Self::InvalidSubType { .. }
+                | Self::InvalidBatch { .. }
         )
     }
 
@@ -215,7 +232,9 @@ impl ExecutionError {
             | Self::InvalidWaitDuration { .. }
             | Self::InvalidTimeout { .. }
             | Self::InvalidInvoke { .. }
-            | Self::InvalidSubType { .. } => "ValidationError",
+            | Self::InvalidSubType { .. }
+            | Self::InvalidBatch { .. } => "ValidationError",
+            Self::Abandoned => "BatchItemAbandoned",
             Self::MalformedRecord { .. } => "InvalidOperationRecord",
             Self::UnsupportedStatus { .. } => "UnsupportedOperationStatus",
             Self::Misuse { .. } | Self::Internal { .. } => "DurableSdkInternalError",

@@ -136,6 +136,8 @@ pub struct Execution {
     pub(crate) body_draws: (Option<OperationHandle>, u32),
     /// Callbacks whose id user code waits for (see `promote_recorded`).
     pub(crate) wanting_record: Vec<OperationHandle>,
+    /// The maps and parallels begun in this invocation.
+    pub(crate) batches: Vec<crate::batch::BatchState>,
 }
 
 impl Execution {
@@ -178,6 +180,7 @@ impl Execution {
             awaiting_record: Vec::new(),
             wanting_record: Vec::new(),
             body_draws: (None, 0),
+            batches: Vec::new(),
         };
         if execution.next_marker.is_none() {
             execution.finish_loading();
@@ -212,9 +215,21 @@ impl Execution {
         self.journal.context(ctx).is_some_and(|c| c.replaying)
     }
 
+    /// Whether context `ctx` belongs to a map or parallel item that was abandoned because its
+    /// batch completed (nothing more is recorded for it).
+    pub fn is_abandoned(&self, ctx: ContextRef) -> bool {
+        self.journal.is_abandoned(ctx)
+    }
+
     /// The identity of an operation begun in this invocation.
     pub fn identity(&self, op: OperationHandle) -> Option<&OperationIdentity> {
         self.table.get(op).map(|s| &s.identity)
+    }
+
+    /// The attempt of a step (or wait-for-condition check) now running or next to run,
+    /// 1-based.
+    pub fn attempt(&self, op: OperationHandle) -> Option<u32> {
+        self.table.get(op).map(|s| s.attempt)
     }
 
     /// Where an operation begun in this invocation stands.

@@ -31,6 +31,15 @@ pub(crate) struct ContextState {
     pub(crate) draw_position: u32,
     /// Deterministic draws made since operation `draw_position` was begun.
     pub(crate) draws: u32,
+    /// The id recorded as the parent of this context's operations, when it is not the
+    /// context's own id: a flat batch item is a virtual context whose operations take ids
+    /// under the item's path but belong to the batch's CONTEXT operation.
+    pub(crate) reported_parent: Option<String>,
+    /// The context this one was opened in (`None` for the root).
+    pub(crate) parent: Option<ContextRef>,
+    /// A batch item abandoned because its batch completed: nothing more begins in it or in
+    /// the contexts below it.
+    pub(crate) abandoned: bool,
 }
 
 impl ContextState {
@@ -43,6 +52,9 @@ impl ContextState {
             active: 0,
             draw_position: 0,
             draws: 0,
+            reported_parent: None,
+            parent: None,
+            abandoned: false,
         }
     }
 }
@@ -151,7 +163,17 @@ impl Journal {
             total += 1;
             match &op.parent_id {
                 None => root += 1,
-                Some(p) => *self.prior_children.entry(p.clone()).or_default() += 1,
+                Some(p) => {
+                    *self.prior_children.entry(p.clone()).or_default() += 1;
+                    // An operation of a virtual context (a flat batch item) is recorded
+                    // under the batch but numbered under the item's path: count it there
+                    // too, so the item's replay ends where its own records end.
+                    if let Some((path, _)) = op.id.rsplit_once('-') {
+                        if path != p {
+                            *self.prior_children.entry(path.to_owned()).or_default() += 1;
+                        }
+                    }
+                }
             }
         }
         self.contexts[0] = ContextState::new(None, root);
@@ -184,19 +206,63 @@ impl Journal {
         }
     }
 
-    /// Registers a child context whose CONTEXT operation has id `id`.
-    pub(crate) fn open_context(&mut self, id: String) -> ContextRef {
+    /// Registers a child context, opened in `parent`, whose CONTEXT operation has id `id`.
+    pub(crate) fn open_context(&mut self, parent: ContextRef, id: String) -> ContextRef {
         let prior = self.prior_children.get(&id).copied().unwrap_or(0);
-        self.contexts.push(ContextState::new(Some(id), prior));
+        let mut state = ContextState::new(Some(id), prior);
+        state.parent = Some(parent);
+        self.contexts.push(state);
         ContextRef((self.contexts.len() - 1) as u32)
+    }
+
+    /// Registers a virtual context, opened in `parent`: its operations are numbered under
+    /// `path` but recorded with `reported_parent` as their parent (no CONTEXT operation of its
+    /// own is recorded).
+    pub(crate) fn open_virtual_context(
+        &mut self,
+        parent: ContextRef,
+        path: String,
+        reported_parent: String,
+    ) -> ContextRef {
+        let ctx = self.open_context(parent, path);
+        if let Some(c) = self.context_mut(ctx) {
+            c.reported_parent = Some(reported_parent);
+        }
+        ctx
+    }
+
+    /// Marks `ctx` abandoned (see [`ContextState::abandoned`]).
+    pub(crate) fn abandon(&mut self, ctx: ContextRef) {
+        if let Some(c) = self.context_mut(ctx) {
+            c.abandoned = true;
+        }
+    }
+
+    /// Whether `ctx` or a context it was opened in was abandoned.
+    pub(crate) fn is_abandoned(&self, mut ctx: ContextRef) -> bool {
+        while let Some(c) = self.context(ctx) {
+            if c.abandoned {
+                return true;
+            }
+            match c.parent {
+                Some(p) => ctx = p,
+                None => return false,
+            }
+        }
+        false
     }
 
     /// The chokepoint: assigns the next id in `ctx` and matches the request against the
     /// history. A record whose type, sub-type, name or parent differs is a non-determinism
     /// error, whatever its status (PENDING, READY and STARTED records included).
-    pub(crate) fn claim(
+    ///
+    /// `position` fixes the position instead of taking the context's next one: batch items
+    /// are numbered by their index, so their ids never depend on which item finished first.
+    /// A context either claims by position or by counting, never both.
+    pub(crate) fn claim_at(
         &mut self,
         ctx: ContextRef,
+        position: Option<u32>,
         request: &Request<'_>,
     ) -> Result<Claim<'_>, ExecutionError> {
         let context = self
@@ -205,9 +271,18 @@ impl Journal {
             .ok_or(ExecutionError::Misuse {
                 what: "unknown context handle",
             })?;
-        context.started += 1;
-        let id = ids::operation_id(context.id.as_deref(), context.started);
-        let parent_id = context.id.clone();
+        let n = match position {
+            Some(p) => p,
+            None => {
+                context.started += 1;
+                context.started
+            }
+        };
+        let id = ids::operation_id(context.id.as_deref(), n);
+        let parent_id = context
+            .reported_parent
+            .clone()
+            .or_else(|| context.id.clone());
         let record = self
             .index
             .find(&self.records, &id)
@@ -215,7 +290,7 @@ impl Journal {
         // Replay in this context ends at the first operation that is not finished on record,
         // or once every recorded operation of the context has been asked for.
         context.replaying = context.replaying
-            && context.started < context.prior
+            && n < context.prior
             && record.as_ref().is_some_and(|r| r.status.is_terminal());
         if let Some(rec) = record.as_deref() {
             // A record without a sub-type predates sub-types; type, name and parent still

@@ -209,7 +209,7 @@ impl Execution {
         }
     }
 
-    fn queue_attempt(
+    pub(crate) fn queue_attempt(
         &mut self,
         op: OperationHandle,
         semantics: StepSemantics,

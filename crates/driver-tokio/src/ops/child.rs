@@ -227,9 +227,7 @@ impl ChildCall {
             Ok(Ok(value)) => value_outcome(serdes, &value),
             Ok(Err(e)) => {
                 // A blocking function unwinding from a suspension is not a failure.
-                if let Some(DurableError::Suspended | DurableError::Closing(_)) =
-                    (&e as &dyn std::any::Any).downcast_ref::<DurableError>()
-                {
+                if crate::ops::is_unwinding(&e) {
                     return Err(Interrupt::Blocked);
                 }
                 let object = error_object_of(&e);

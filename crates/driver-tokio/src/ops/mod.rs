@@ -5,9 +5,12 @@
 //! (the driver loop suspends or ends the invocation and drops the future), the blocking
 //! one returns [`DurableError::Suspended`] or [`DurableError::Closing`].
 
+pub(crate) mod batch;
 pub(crate) mod callback;
 pub(crate) mod child;
+pub(crate) mod condition;
 pub(crate) mod invoke;
+pub(crate) mod map;
 pub(crate) mod replay_safe;
 pub(crate) mod step;
 pub(crate) mod wait;
@@ -38,6 +41,21 @@ impl From<DurableError> for Interrupt {
     fn from(e: DurableError) -> Self {
         Self::User(e)
     }
+}
+
+/// Whether a function's error is a blocking front end unwinding from a suspension or an
+/// ending invocation (also when `?` wrapped it in a [`StepError`](crate::StepError)), not a
+/// failure to record.
+pub(crate) fn is_unwinding<E: 'static>(error: &E) -> bool {
+    let any = error as &dyn std::any::Any;
+    let durable = any.downcast_ref::<DurableError>().or_else(|| {
+        any.downcast_ref::<crate::StepError>()
+            .and_then(|s| s.source_error()?.downcast_ref::<DurableError>())
+    });
+    matches!(
+        durable,
+        Some(DurableError::Suspended | DurableError::Closing(_))
+    )
 }
 
 /// Splits an engine refusal into what user code may see and what only the driver handles.
