@@ -263,14 +263,15 @@ pub use durable_service::{
 };
 pub use durable_service::{
     history_to_json, CallbackStartedDetails, ChainedInvokeStartedDetails, EmptyDetails,
-    ErrorDetails, EventDetails, EventError, EventPayload, EventType, ExecutionStartedDetails,
-    HistoryEvent, InvocationCompletedDetails, ResultDetails, RetryDetails, StepEventDetails,
-    WaitStartedDetails, WaitSucceededDetails,
+    ErrorDetails, EventDetails, EventError, EventPayload, EventType, ExecutionPausedDetails,
+    ExecutionResumedDetails, ExecutionStartedDetails, HistoryEvent, InvocationCompletedDetails,
+    ResultDetails, RetryDetails, StepEventDetails, WaitStartedDetails, WaitSucceededDetails,
 };
 pub use durable_service::{
     ChainedInvokeEnd, ExecutionRecord, ExecutionStatus, InvocationEnd, InvocationRecord,
     InvocationResult, LocalService, CALLBACK_HEARTBEAT_ERROR, CALLBACK_TIMEOUT_ERROR,
-    EXECUTION_TIMEOUT_ERROR, PENDING_WITHOUT_PENDING_OPERATIONS, RESTART_ERROR_TYPE,
+    EXECUTION_TIMEOUT_ERROR, MAX_REASON_LENGTH, PENDING_WITHOUT_PENDING_OPERATIONS,
+    RESTART_ERROR_TYPE,
 };
 pub use error::RunnerError;
 pub use runner::{

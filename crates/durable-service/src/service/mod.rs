@@ -121,7 +121,28 @@ impl LocalService {
         execution_name: &str,
         input_json: &str,
     ) -> Result<String, ServiceError> {
-        let result = self.create_execution(function_name, execution_name, input_json);
+        let timeout = self.config.execution_timeout;
+        let result = self.create_execution(function_name, execution_name, input_json, timeout);
+        let index = result.is_ok().then(|| self.executions.len() - 1);
+        self.persisted(index, result)
+    }
+
+    /// Starts an execution as [`start_named_execution`](Self::start_named_execution) does
+    /// (a generated name when `execution_name` is `None`), with its own execution timeout
+    /// instead of the configured one (`None`: no timeout), as a function's
+    /// `DurableConfig.ExecutionTimeout` sets it.
+    pub fn start_execution_with(
+        &mut self,
+        function_name: &str,
+        execution_name: Option<&str>,
+        input_json: &str,
+        execution_timeout: Option<std::time::Duration>,
+    ) -> Result<String, ServiceError> {
+        let name = match execution_name {
+            Some(name) => name.to_owned(),
+            None => self.ids.uuid(),
+        };
+        let result = self.create_execution(function_name, &name, input_json, execution_timeout);
         let index = result.is_ok().then(|| self.executions.len() - 1);
         self.persisted(index, result)
     }
@@ -131,6 +152,7 @@ impl LocalService {
         function_name: &str,
         execution_name: &str,
         input_json: &str,
+        execution_timeout: Option<std::time::Duration>,
     ) -> Result<String, ServiceError> {
         if !valid_name(function_name) {
             return Err(ServiceError::invalid(
@@ -168,10 +190,7 @@ impl LocalService {
             error: None,
             start: now,
             end: None,
-            timeout_at: self
-                .config
-                .execution_timeout
-                .map(|d| now.plus_seconds(d.as_secs().max(1))),
+            timeout_at: execution_timeout.map(|d| now.plus_seconds(d.as_secs().max(1))),
             operations: Default::default(),
             events: Vec::new(),
             token: None,
@@ -209,7 +228,7 @@ impl LocalService {
         });
         let details = ExecutionStartedDetails {
             input: crate::history::payload(Some(input_json)),
-            execution_timeout: self.config.execution_timeout.map(|d| d.as_secs()),
+            execution_timeout: execution_timeout.map(|d| d.as_secs()),
         };
         record.push_event(None, now, EventDetails::ExecutionStarted(details));
         self.by_arn.insert(arn.clone(), self.executions.len());
