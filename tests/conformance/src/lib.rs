@@ -313,3 +313,110 @@ pub const CRASH_AFTER: Duration = Duration::from_millis(500);
 /// the SDK returned it; a warm target answering within a millisecond was then recorded
 /// first (`ChainedInvokeSucceeded` before `InvocationCompleted`, seen once on 5-16).
 pub const TARGET_LATENCY: Duration = Duration::from_millis(250);
+
+/// Checkpoints a value as `{"wrapped": value}` and unwraps it when reading (requirement
+/// 8-15's per-branch serializer).
+#[derive(Debug, Clone, Copy)]
+pub struct Wrapped;
+
+impl Serdes<String> for Wrapped {
+    fn serialize(&self, value: &String) -> Result<String, String> {
+        Ok(serde_json::json!({ "wrapped": value }).to_string())
+    }
+
+    fn deserialize(&self, text: &str) -> Result<String, String> {
+        let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        v.get("wrapped")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("not a wrapped string: {text}"))
+    }
+}
+
+/// Checkpoints a string as the raw text `wrapped:<value>` (requirement 9-14's item
+/// serializer).
+#[derive(Debug, Clone, Copy)]
+pub struct PrefixedText;
+
+impl Serdes<String> for PrefixedText {
+    fn serialize(&self, value: &String) -> Result<String, String> {
+        Ok(format!("wrapped:{value}"))
+    }
+
+    fn deserialize(&self, text: &str) -> Result<String, String> {
+        text.strip_prefix("wrapped:")
+            .map(str::to_owned)
+            .ok_or_else(|| format!("not a wrapped value: {text}"))
+    }
+}
+
+/// Records a whole batch result of strings as `OPSERDE:<values joined by commas>` and
+/// rebuilds it from that (requirements 9-19 and 9-20's operation-level serializer).
+#[derive(Debug, Clone, Copy)]
+pub struct OpSerde;
+
+impl Serdes<durable_tokio::BatchResult<String>> for OpSerde {
+    fn serialize(&self, value: &durable_tokio::BatchResult<String>) -> Result<String, String> {
+        let values: Vec<&str> = value.values().into_iter().map(String::as_str).collect();
+        Ok(format!("OPSERDE:{}", values.join(",")))
+    }
+
+    fn deserialize(&self, text: &str) -> Result<durable_tokio::BatchResult<String>, String> {
+        let joined = text
+            .strip_prefix("OPSERDE:")
+            .ok_or_else(|| format!("not an OPSERDE payload: {text}"))?;
+        let values = joined
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        Ok(durable_tokio::BatchResult::from_values(values))
+    }
+}
+
+/// Checkpoints a string state as `state:<value>` (requirement 6-11's state serializer).
+#[derive(Debug, Clone, Copy)]
+pub struct TaggedState;
+
+impl Serdes<String> for TaggedState {
+    fn serialize(&self, value: &String) -> Result<String, String> {
+        Ok(format!("state:{value}"))
+    }
+
+    fn deserialize(&self, text: &str) -> Result<String, String> {
+        text.strip_prefix("state:")
+            .map(str::to_owned)
+            .ok_or_else(|| format!("not a tagged state: {text}"))
+    }
+}
+
+/// The projection most batch requirements return: `{completionReason, status, successCount,
+/// failureCount, totalCount}`.
+pub fn batch_summary<T>(batch: &durable_tokio::BatchResult<T>) -> Value {
+    serde_json::json!({
+        "completionReason": batch.completion_reason().as_str(),
+        "status": batch.status().as_str(),
+        "successCount": batch.success_count(),
+        "failureCount": batch.failure_count(),
+        "totalCount": batch.total_count(),
+    })
+}
+
+/// Requirement 8-20 / the accessors' projection: `{hasFailure, successCount, failureCount,
+/// errorCount}` from the accessor lists.
+pub fn batch_accessors<T>(batch: &durable_tokio::BatchResult<T>) -> Value {
+    serde_json::json!({
+        "hasFailure": batch.has_failure(),
+        "successCount": batch.succeeded().len(),
+        "failureCount": batch.failed().len(),
+        "errorCount": batch.errors().len(),
+    })
+}
+
+/// The polling strategy of the wait-for-condition requirements that name none: stop once
+/// the counter reaches `threshold`, check again a second later otherwise.
+pub fn until_at_least(threshold: i64) -> durable_tokio::WaitStrategy<i64> {
+    durable_tokio::WaitStrategy::until(move |n: &i64| *n >= threshold).fixed(Duration::from_secs(1))
+}
+
+/// A second between checks, whatever the state (with `until`-style strategies).
+pub const POLL: Duration = Duration::from_secs(1);
