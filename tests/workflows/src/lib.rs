@@ -150,3 +150,90 @@ pub fn branch() -> impl Strategy<Value = Branch> {
 pub fn tag(branch: usize, index: usize) -> String {
     format!("b{branch}.{index}")
 }
+
+/// How an item of a generated batch gets held up before its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemBlock {
+    /// Not at all: one step, then the outcome.
+    None,
+    /// A one-second wait, then the step.
+    Wait,
+    /// The step's first attempt fails and is retried after one second.
+    Retry,
+    /// A wait for condition that is met on its second check (one second apart), then the
+    /// step.
+    Condition,
+}
+
+/// One item of a generated map or parallel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemSpec {
+    /// Whether the item's (last) step succeeds; otherwise it fails for good and so does the
+    /// item.
+    pub succeed: bool,
+    /// What holds the item up on its first run.
+    pub block: ItemBlock,
+}
+
+/// A generated map or parallel: its items' fates and its configuration. Each interpreter
+/// maps it onto its own API; the completion thresholds combine (any one met completes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchSpec {
+    /// `parallel` instead of `map`.
+    pub parallel: bool,
+    /// Flat nesting (items as virtual contexts) instead of a CONTEXT operation per item.
+    pub flat: bool,
+    /// At most this many items at once (`None`: no bound).
+    pub max_concurrency: Option<u32>,
+    /// Complete once this many items succeeded.
+    pub min_successful: Option<u32>,
+    /// Complete once more than this many items failed.
+    pub tolerated_failure_count: Option<u32>,
+    /// Complete once more than this percentage (in tenths of a percent, 0..=1000) of all
+    /// items failed; tenths keep the reference arithmetic exact.
+    pub tolerated_failure_per_mille: Option<u32>,
+    /// The items.
+    pub items: Vec<ItemSpec>,
+    /// Whether the engine runs with a tiny per-operation payload limit, so that the batch's
+    /// result does not fit on its record and is rebuilt from its items on replay.
+    pub small_payloads: bool,
+}
+
+/// One batch item: failures as often as successes, half of them held up.
+pub fn item_spec() -> impl Strategy<Value = ItemSpec> {
+    let block = prop_oneof![
+        4 => Just(ItemBlock::None),
+        2 => Just(ItemBlock::Wait),
+        1 => Just(ItemBlock::Retry),
+        1 => Just(ItemBlock::Condition),
+    ];
+    (any::<bool>(), block).prop_map(|(succeed, block)| ItemSpec { succeed, block })
+}
+
+/// A map or parallel of up to `max_items` items with any concurrency bound (1..=4 or none)
+/// and any combination of completion thresholds (none of them: all completed).
+pub fn batch_spec(max_items: usize) -> impl Strategy<Value = BatchSpec> {
+    let n = max_items as u32;
+    (
+        (any::<bool>(), any::<bool>(), any::<bool>()),
+        prop::option::weighted(0.7, 1u32..5),
+        prop::option::weighted(0.3, 0..=n + 1),
+        prop::option::weighted(0.3, 0..=n),
+        prop::option::weighted(0.3, 0u32..=1000),
+        prop::collection::vec(item_spec(), 0..=max_items),
+    )
+        .prop_map(
+            |((parallel, flat, small_payloads), max_concurrency, min, count, per_mille, items)| {
+                BatchSpec {
+                    parallel,
+                    flat,
+                    max_concurrency,
+                    min_successful: min,
+                    tolerated_failure_count: count,
+                    tolerated_failure_per_mille: per_mille,
+                    items,
+                    small_payloads,
+                }
+            },
+        )
+}

@@ -2,6 +2,8 @@
 //! loop and a tiny workflow API, so engine tests read as "history in → user code → updates
 //! out", with the service's own rules checking every request.
 
+mod batch_model;
+mod batches;
 mod callbacks;
 mod invokes;
 mod props;
