@@ -94,8 +94,9 @@ where
 {
     // Before the IO runtime and the client: started by hand, fail with the reason.
     durable_tokio::check_lambda_environment()?;
-    let rt = runtime();
-    let client = Arc::new(rt.block_on(LambdaClient::shared()));
+    // Built on the IO runtime while it starts the Lambda runtime and fetches the first
+    // event; the first checkpoint call waits for it (docs/performance.md, "Cold start").
+    let client = Arc::new(runtime().block_on(async { LambdaClient::start_shared() }));
     run_with_client(client, Options::default(), handler)
 }
 

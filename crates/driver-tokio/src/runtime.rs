@@ -28,10 +28,11 @@ pub const LAMBDA_ENVIRONMENT: [&str; 4] = [
 
 /// How to run a bootstrap binary outside Lambda; the tail of every [`NotInLambda`] message.
 const RUN_LOCALLY: &str = "this binary is a Lambda function and must be started by a Lambda \
-     execution environment. To run it locally, start it with `cargo lambda watch` (which \
-     serves the Lambda Runtime API and sets these variables) and send it an event with \
-     `cargo lambda invoke`, or run the handler in-process with durable-local's LocalRunner \
-     (see docs/local-testing.md)";
+     execution environment. To run it locally, host it on this SDK's local durable service \
+     (`durable-local run FUNCTION -f FUNCTION=<this binary> -e '<event JSON>'`, from the \
+     durable-local-server crate) or under `cargo lambda watch` (which serves the Lambda \
+     Runtime API and sets these variables; send events with `cargo lambda invoke`), or test \
+     the handler in-process with durable-local's LocalRunner";
 
 /// The process was started outside a Lambda execution environment: a variable the Lambda
 /// runtime needs is missing or unusable. [`run`] returns it before doing anything else.
@@ -125,7 +126,8 @@ fn check_environment(
 /// It first checks that the process runs inside Lambda ([`check_lambda_environment`]):
 /// started by hand, it returns [`NotInLambda`], naming the missing variables and how to run
 /// the function locally. The checkpoint client is built once, from the standard AWS configuration
-/// (`AWS_ENDPOINT_URL_LAMBDA` and the rest work unchanged), and reused by every invocation.
+/// (`AWS_ENDPOINT_URL_LAMBDA` and the rest work unchanged), while the runtime fetches the first
+/// event, and reused by every invocation.
 /// Unless the process already has a global `tracing` subscriber, the SDK's is installed
 /// ([`init_logging`](crate::init_logging)): Lambda's JSON or text log format, with the
 /// execution ARN on every line.
@@ -158,7 +160,9 @@ where
     // Before the client: loading the AWS configuration outside Lambda may be slow or fail on
     // its own, hiding the real cause.
     check_lambda_environment()?;
-    let client = Arc::new(LambdaClient::shared().await);
+    // Built in a task while the runtime starts and fetches the first event; the first
+    // checkpoint call waits for it (docs/performance.md, "Cold start").
+    let client = Arc::new(LambdaClient::start_shared());
     run_with_client(client, Options::default(), handler).await
 }
 

@@ -2,6 +2,7 @@
 
 mod convert;
 mod error;
+mod https;
 #[cfg(test)]
 mod tests;
 
@@ -54,9 +55,31 @@ impl LambdaClient {
     /// files, container or instance credentials), with the latest SDK behavior version.
     ///
     /// Loading resolves the region and sets up credential providers; it makes no API calls.
+    /// The HTTPS client is rustls on *ring* (feature `aws-lc-rs`: aws-lc-rs) trusting the
+    /// system's CA bundle, read from one file: `SSL_CERT_FILE`, or the first of
+    /// `/etc/pki/tls/certs/ca-bundle.crt` (Amazon Linux, Lambda),
+    /// `/etc/ssl/certs/ca-certificates.crt` and `/etc/ssl/cert.pem` that exists; with
+    /// `SSL_CERT_DIR` set or no bundle found, the platform's default search. Proxy settings
+    /// from the environment apply.
     pub async fn from_env() -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https::client())
+            .load()
+            .await;
         Self::from_conf(&config)
+    }
+
+    /// Starts building the process-wide client ([`shared`](Self::shared)) in a task on the
+    /// current tokio runtime and returns at once; the returned [`SharedLambdaClient`]'s calls
+    /// wait for it. [`run`](crate::run) uses this so that loading the AWS configuration
+    /// overlaps the Lambda runtime's start instead of delaying it.
+    ///
+    /// Panics if called outside a tokio runtime, as `tokio::spawn` does.
+    pub fn start_shared() -> SharedLambdaClient {
+        tokio::spawn(async {
+            Self::shared().await;
+        });
+        SharedLambdaClient { _private: () }
     }
 
     /// The process-wide client, built by [`LambdaClient::from_env`] on first use.
@@ -71,6 +94,43 @@ impl LambdaClient {
     /// The wrapped SDK client.
     pub fn sdk_client(&self) -> &aws_sdk_lambda::Client {
         &self.inner
+    }
+}
+
+/// The process-wide [`LambdaClient`] as a [`CheckpointClient`], possibly still being built
+/// (see [`LambdaClient::start_shared`]): every call first waits for it.
+#[derive(Clone, Debug)]
+pub struct SharedLambdaClient {
+    _private: (),
+}
+
+impl CheckpointClient for SharedLambdaClient {
+    fn checkpoint(
+        &self,
+        durable_execution_arn: String,
+        checkpoint_token: String,
+        updates: Vec<OperationUpdate>,
+    ) -> BoxFuture<Result<CheckpointResponse, ApiFailure>> {
+        Box::pin(async move {
+            let client = LambdaClient::shared().await;
+            client
+                .checkpoint(durable_execution_arn, checkpoint_token, updates)
+                .await
+        })
+    }
+
+    fn get_state(
+        &self,
+        durable_execution_arn: String,
+        checkpoint_token: String,
+        marker: String,
+    ) -> BoxFuture<Result<ExecutionState, ApiFailure>> {
+        Box::pin(async move {
+            let client = LambdaClient::shared().await;
+            client
+                .get_state(durable_execution_arn, checkpoint_token, marker)
+                .await
+        })
     }
 }
 
