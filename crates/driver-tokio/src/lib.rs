@@ -14,7 +14,7 @@ mod panic;
 mod runtime;
 mod serdes;
 
-pub use aws::LambdaClient;
+pub use aws::{LambdaClient, SharedLambdaClient};
 pub use batch_result::{BatchItem, BatchResult, BatchStatus, ItemResult};
 pub use client::{BoxFuture, CheckpointClient};
 pub use context::{DurableContext, Logger, StepContext};
