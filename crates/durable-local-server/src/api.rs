@@ -10,7 +10,7 @@ use hyper::{Method, Request, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::http::{self, query_pairs, query_value, segments, Reply};
+use crate::http::{self, query_pairs, query_value, segments, ApiError, Reply};
 use crate::server::Shared;
 use crate::wire;
 
@@ -25,7 +25,7 @@ pub(crate) async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply 
     let query = query_pairs(req.uri().query());
     let (parts, body) = match http::read_body(req).await {
         Ok(read) => read,
-        Err(reply) => return reply,
+        Err(e) => return e.reply(),
     };
     let seg = segments(&path);
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
@@ -40,7 +40,7 @@ pub(crate) async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply 
             shared.changed.notify_waiters();
             reply
         }
-        _ => http::unknown_route(&method, &path),
+        _ => http::unknown_route(&method, &path).reply(),
     }
 }
 
@@ -66,32 +66,29 @@ fn durable(
         (&Method::POST, ["durable-execution-callbacks", id, action]) => {
             callback(shared, id, action, body)
         }
-        _ => {
-            return http::unknown_route(method, &format!("/{VERSION}/{}", seg.join("/")));
-        }
+        _ => Err(http::unknown_route(
+            method,
+            &format!("/{VERSION}/{}", seg.join("/")),
+        )),
     };
     match result {
         Ok((status, value)) => http::json(status, &value),
-        Err(reply) => reply,
+        Err(e) => e.reply(),
     }
 }
 
-type ApiResult = Result<(StatusCode, Value), Reply>;
+type ApiResult = Result<(StatusCode, Value), ApiError>;
 
 fn ok(value: Value) -> ApiResult {
     Ok((StatusCode::OK, value))
 }
 
-fn service(e: &ServiceError) -> Reply {
-    http::service_error(e)
-}
-
-fn parse<'a, T: Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, Reply> {
+fn parse<'a, T: Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
     serde_json::from_slice(body)
-        .map_err(|e| http::invalid(&format!("The request body is not valid: {e}")))
+        .map_err(|e| ApiError::invalid(format!("The request body is not valid: {e}")))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -108,7 +105,7 @@ struct CheckpointBody {
 fn checkpoint(shared: &Shared, arn: &str, body: &[u8]) -> ApiResult {
     let request: CheckpointBody = parse(body)?;
     let Some(token) = request.checkpoint_token else {
-        return Err(http::invalid("CheckpointToken is required."));
+        return Err(ApiError::invalid("CheckpointToken is required."));
     };
     if let Some(client_token) = &request.client_token {
         let cache = shared.client_tokens.lock().ok();
@@ -121,7 +118,7 @@ fn checkpoint(shared: &Shared, arn: &str, body: &[u8]) -> ApiResult {
     let updates = request.updates.unwrap_or_default();
     let response = lock_service(&shared.service)
         .checkpoint(arn, &token, updates)
-        .map_err(|e| service(&e))?;
+        .map_err(ApiError::from)?;
     let reply = wire::api_value(&response);
     if let (Some(client_token), Ok(mut cache)) = (request.client_token, shared.client_tokens.lock())
     {
@@ -132,21 +129,21 @@ fn checkpoint(shared: &Shared, arn: &str, body: &[u8]) -> ApiResult {
 
 fn state(shared: &Shared, arn: &str, query: &[(String, String)]) -> ApiResult {
     let Some(token) = query_value(query, "CheckpointToken") else {
-        return Err(http::invalid("CheckpointToken is required."));
+        return Err(ApiError::invalid("CheckpointToken is required."));
     };
     let max_items = max_items(query)?;
     let page = lock_service(&shared.service)
         .get_state(arn, token, query_value(query, "Marker"), max_items)
-        .map_err(|e| service(&e))?;
+        .map_err(ApiError::from)?;
     ok(wire::api_value(&page))
 }
 
-fn max_items(query: &[(String, String)]) -> Result<Option<usize>, Reply> {
+fn max_items(query: &[(String, String)]) -> Result<Option<usize>, ApiError> {
     match query_value(query, "MaxItems") {
         None | Some("") => Ok(None),
         Some(text) => match text.parse::<usize>() {
             Ok(n) if n <= MAX_PAGE => Ok(Some(n)),
-            _ => Err(http::invalid(&format!(
+            _ => Err(ApiError::invalid(format!(
                 "MaxItems must be a number from 0 to {MAX_PAGE}."
             ))),
         },
@@ -166,15 +163,15 @@ fn get_execution(shared: &Shared, arn: &str) -> ApiResult {
     ))
 }
 
-fn not_found(arn: &str) -> Reply {
-    service(&ServiceError::ResourceNotFound {
+fn not_found(arn: &str) -> ApiError {
+    ApiError::from(ServiceError::ResourceNotFound {
         message: format!("Execution not found: {arn}"),
     })
 }
 
 fn history(shared: &Shared, arn: &str, query: &[(String, String)]) -> ApiResult {
     let svc = lock_service(&shared.service);
-    let events = svc.history(arn).map_err(|e| service(&e))?;
+    let events = svc.history(arn).map_err(ApiError::from)?;
     let include = flag(query, "IncludeExecutionData").unwrap_or(true);
     let mut events = wire::history_events(events, include);
     if flag(query, "ReverseOrder") == Some(true) {
@@ -192,14 +189,14 @@ fn history(shared: &Shared, arn: &str, query: &[(String, String)]) -> ApiResult 
 fn paginate(
     items: Vec<Value>,
     query: &[(String, String)],
-) -> Result<(Vec<Value>, Option<String>), Reply> {
+) -> Result<(Vec<Value>, Option<String>), ApiError> {
     let start = match query_value(query, "Marker") {
         None | Some("") => 0,
         Some(marker) => marker
             .parse::<usize>()
             .ok()
             .filter(|&m| m <= items.len())
-            .ok_or_else(|| http::invalid("Invalid marker."))?,
+            .ok_or_else(|| ApiError::invalid("Invalid marker."))?,
     };
     let size = match max_items(query)? {
         None | Some(0) => 100,
@@ -215,7 +212,7 @@ fn list(shared: &Shared, function: &str, query: &[(String, String)]) -> ApiResul
         .iter()
         .filter(|(k, _)| k == "Statuses")
         .map(|(_, v)| {
-            wire::parse_status(v).ok_or_else(|| http::invalid(&format!("Invalid status: {v}")))
+            wire::parse_status(v).ok_or_else(|| ApiError::invalid(format!("Invalid status: {v}")))
         })
         .collect::<Result<_, _>>()?;
     let name = query_value(query, "DurableExecutionName");
@@ -251,7 +248,7 @@ fn stop(shared: &Shared, arn: &str, body: &[u8]) -> ApiResult {
     let request: StopBody = parse(body)?;
     let mut svc = lock_service(&shared.service);
     svc.stop_execution(arn, request.error)
-        .map_err(|e| service(&e))?;
+        .map_err(ApiError::from)?;
     ok(json!({ "StopTimestamp": wire::seconds(svc.now()) }))
 }
 
@@ -275,7 +272,7 @@ fn pause(shared: &Shared, arn: &str, body: &[u8]) -> ApiResult {
             request.reason,
             request.execution_timeout_paused.unwrap_or(false),
         )
-        .map_err(|e| service(&e))?;
+        .map_err(ApiError::from)?;
     ok(json!({}))
 }
 
@@ -283,14 +280,14 @@ fn resume(shared: &Shared, arn: &str, body: &[u8]) -> ApiResult {
     let request: PauseBody = parse(body)?;
     lock_service(&shared.service)
         .resume_execution(arn, request.reason)
-        .map_err(|e| service(&e))?;
+        .map_err(ApiError::from)?;
     ok(json!({}))
 }
 
 fn delete(shared: &Shared, arn: &str) -> ApiResult {
     let accepted = lock_service(&shared.service)
         .delete_execution(arn)
-        .map_err(|e| service(&e))?;
+        .map_err(ApiError::from)?;
     Ok((
         StatusCode::ACCEPTED,
         json!({ "DeletionRequestTimestamp": wire::seconds(accepted) }),
@@ -317,6 +314,6 @@ fn callback(shared: &Shared, id: &str, action: &str, body: Bytes) -> ApiResult {
             ))
         }
     };
-    result.map_err(|e| service(&e))?;
+    result.map_err(ApiError::from)?;
     ok(json!({}))
 }

@@ -19,16 +19,51 @@ pub(crate) type Reply = Response<Body>;
 /// batches are bounded by the service model's own limits).
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// An API error before it becomes a reply (small, so `Result`s carrying it stay cheap).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) name: &'static str,
+    pub(crate) message: String,
+}
+
+impl ApiError {
+    /// `InvalidParameterValueException` (400) with `message`.
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            name: "InvalidParameterValueException",
+            message: message.into(),
+        }
+    }
+
+    /// The reply the real API sends for it.
+    pub(crate) fn reply(&self) -> Reply {
+        error_reply(self.status, self.name, &self.message)
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        Self {
+            status: StatusCode::from_u16(e.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            name: e.error_name(),
+            message: e.message().to_owned(),
+        }
+    }
+}
+
 /// Reads the whole body, refusing one above the limit.
-pub(crate) async fn read_body(req: Request<Incoming>) -> Result<(Parts, Bytes), Reply> {
+pub(crate) async fn read_body(req: Request<Incoming>) -> Result<(Parts, Bytes), ApiError> {
     let (parts, body) = req.into_parts();
     match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => Ok((parts, collected.to_bytes())),
-        Err(e) => Err(error_reply(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestTooLargeException",
-            &format!("the request body could not be read: {e}"),
-        )),
+        Err(e) => Err(ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            name: "RequestTooLargeException",
+            message: format!("the request body could not be read: {e}"),
+        }),
     }
 }
 
@@ -73,26 +108,16 @@ pub(crate) fn error_reply(status: StatusCode, name: &str, message: &str) -> Repl
 
 /// The service model's error as the real API answers it.
 pub(crate) fn service_error(e: &ServiceError) -> Reply {
-    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    error_reply(status, e.error_name(), e.message())
+    ApiError::from(e.clone()).reply()
 }
 
-/// `InvalidParameterValueException` with `message`.
-pub(crate) fn invalid(message: &str) -> Reply {
-    error_reply(
-        StatusCode::BAD_REQUEST,
-        "InvalidParameterValueException",
-        message,
-    )
-}
-
-/// The reply for a path no API serves.
-pub(crate) fn unknown_route(method: &Method, path: &str) -> Reply {
-    error_reply(
-        StatusCode::NOT_FOUND,
-        "UnknownOperationException",
-        &format!("No API of durable-local serves {method} {path}"),
-    )
+/// The error for a path no API serves.
+pub(crate) fn unknown_route(method: &Method, path: &str) -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        name: "UnknownOperationException",
+        message: format!("No API of durable-local serves {method} {path}"),
+    }
 }
 
 /// Decodes `%XX` escapes (URI labels and query values). Invalid escapes are kept as they are.

@@ -344,7 +344,7 @@ async fn runtime_route(api: &RuntimeApi, req: Request<Incoming>) -> Reply {
             let id = (*id).to_owned();
             let body = match http::read_body(req).await {
                 Ok((_, body)) => body,
-                Err(reply) => return reply,
+                Err(e) => return e.reply(),
             };
             finish(api, &id, Outcome::Response(body))
         }
@@ -352,7 +352,7 @@ async fn runtime_route(api: &RuntimeApi, req: Request<Incoming>) -> Reply {
             let id = (*id).to_owned();
             let (parts, body) = match http::read_body(req).await {
                 Ok(read) => read,
-                Err(reply) => return reply,
+                Err(e) => return e.reply(),
             };
             let error = error_object(&parts.headers, &body);
             finish(api, &id, Outcome::FunctionError(error))
@@ -360,7 +360,7 @@ async fn runtime_route(api: &RuntimeApi, req: Request<Incoming>) -> Reply {
         (&Method::POST, ["init", "error"]) => {
             let (parts, body) = match http::read_body(req).await {
                 Ok(read) => read,
-                Err(reply) => return reply,
+                Err(e) => return e.reply(),
             };
             if let Ok(mut slot) = api.init_error.lock() {
                 *slot = Some(error_object(&parts.headers, &body));

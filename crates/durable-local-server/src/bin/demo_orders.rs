@@ -1,10 +1,8 @@
-//! The README's order workflow as a Lambda bootstrap (a custom runtime binary), for
-//! `durable-local serve` / `run` and their end-to-end tests:
+//! `durable-local-demo-orders`: the README's order workflow as a Lambda bootstrap (a custom
+//! runtime binary), for trying `durable-local serve` / `run` and for their end-to-end tests:
 //!
 //! ```text
-//! cargo build -p durable-local-server --example order_bootstrap
-//! cargo run -p durable-local-server -- run orders \
-//!   --function orders=target/debug/examples/order_bootstrap --event '{"id":"o-1"}'
+//! durable-local run orders --function orders=durable-local-demo-orders --event '{"id":"o-1"}'
 //! ```
 //!
 //! The quote fails its first attempt (a retry back-off on the service's clock), the charge
