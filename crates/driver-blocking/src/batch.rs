@@ -271,3 +271,90 @@ fn run_items<T: Send>(
         result
     })
 }
+
+/// A block retry being configured; [`run`](WithRetry::run) it.
+#[must_use = "a block retry does nothing until run"]
+pub struct WithRetry<'c, T, F> {
+    ctx: &'c DurableContext,
+    name: String,
+    function: F,
+    strategy: std::sync::Arc<dyn durable_tokio::RetryStrategy>,
+    serdes: std::sync::Arc<dyn durable_tokio::Serdes<T>>,
+}
+
+impl<'c, T: Serialize + DeserializeOwned + 'static, F> WithRetry<'c, T, F> {
+    pub(crate) fn new(ctx: &'c DurableContext, name: &str, function: F) -> Self {
+        Self {
+            ctx,
+            name: name.to_owned(),
+            function,
+            strategy: std::sync::Arc::new(durable_tokio::RetryPolicy::default()),
+            serdes: std::sync::Arc::new(durable_tokio::Json),
+        }
+    }
+}
+
+impl<T, F> WithRetry<'_, T, F> {
+    /// Sets the retry strategy (default `RetryPolicy::default()`).
+    pub fn retry(mut self, strategy: impl durable_tokio::RetryStrategy + 'static) -> Self {
+        self.strategy = std::sync::Arc::new(strategy);
+        self
+    }
+
+    /// Replaces the JSON serializer of the block's value.
+    pub fn serdes(mut self, serdes: impl durable_tokio::Serdes<T> + 'static) -> Self {
+        self.serdes = std::sync::Arc::new(serdes);
+        self
+    }
+}
+
+impl<T, F> WithRetry<'_, T, F>
+where
+    T: 'static,
+    F: Fn(&DurableContext, u32) -> Result<T, StepError>,
+{
+    /// Runs the block: each attempt in a child context of its own, with a durable wait
+    /// between attempts while the strategy says to retry.
+    pub fn run(self) -> Result<T, DurableError> {
+        let WithRetry {
+            ctx,
+            name,
+            function,
+            strategy,
+            serdes,
+        } = self;
+        ctx.child(
+            Some(&name),
+            Some(durable_tokio::WITH_RETRY_SUB_TYPE),
+            &*serdes.clone(),
+            |outer| {
+                let mut attempt = 1u32;
+                loop {
+                    let tried = outer.child(
+                        Some(&format!("attempt {attempt}")),
+                        Some(durable_tokio::RETRY_ATTEMPT_SUB_TYPE),
+                        &*serdes,
+                        |c| function(c, attempt),
+                    );
+                    let failure = match tried {
+                        Err(DurableError::ChildContextFailed(failure)) => failure,
+                        other => return other.map_err(StepError::from),
+                    };
+                    let mut rng = outer.random().map_err(StepError::from)?;
+                    match strategy.decide(failure.error(), attempt, &mut rng) {
+                        durable_tokio::RetryDecision::Retry { delay } => {
+                            let delay = delay.max(std::time::Duration::from_secs(1));
+                            outer
+                                .wait(&format!("retry {attempt} delay"), delay)
+                                .map_err(StepError::from)?;
+                            attempt += 1;
+                        }
+                        _ => {
+                            return Err(StepError::from(DurableError::ChildContextFailed(failure)))
+                        }
+                    }
+                }
+            },
+        )
+    }
+}

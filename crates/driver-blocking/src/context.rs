@@ -269,6 +269,18 @@ impl DurableContext {
         crate::WaitForCondition::new(self, None, initial, check)
     }
 
+    /// Retries a block of durable code, like the async driver's `with_retry`: each attempt
+    /// runs `function` in a child context of its own, with a durable wait between attempts
+    /// while the retry strategy (`.retry(..)`) says to try again. Finish with
+    /// [`run`](crate::WithRetry::run).
+    pub fn with_retry<T, F>(&self, name: &str, function: F) -> crate::WithRetry<'_, T, F>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+        F: Fn(&DurableContext, u32) -> Result<T, StepError>,
+    {
+        crate::WithRetry::new(self, name, function)
+    }
+
     /// [`run_in_child_context`](Self::run_in_child_context) without a name.
     pub fn run_in_unnamed_child_context<T, E, F>(&self, function: F) -> Result<T, DurableError>
     where
@@ -338,7 +350,7 @@ impl DurableContext {
         self.child(Some(name), Some(sub_type), &Json, function)
     }
 
-    fn child<T, E, F>(
+    pub(crate) fn child<T, E, F>(
         &self,
         name: Option<&str>,
         sub_type: Option<&'static str>,

@@ -15,7 +15,7 @@ mod condition;
 mod context;
 mod driver;
 
-pub use batch::{Branch, Map, Parallel};
+pub use batch::{Branch, Map, Parallel, WithRetry};
 pub use condition::WaitForCondition;
 pub use context::{Callback, CreateCallback, DurableContext, Invoke, Step, WaitForCallback};
 pub use driver::{handle, handle_async, run, run_with_client};

@@ -34,6 +34,7 @@ pub use lambda_runtime::Error as LambdaError;
 pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};
 pub use ops::callback::{Callback, CreateCallback, WaitForCallback};
 pub use ops::child::ChildContext;
+pub use ops::combinators::{WithRetry, RETRY_ATTEMPT_SUB_TYPE, WITH_RETRY_SUB_TYPE};
 pub use ops::condition::{
     WaitDecision, WaitForCondition, WaitStrategy, CONDITION_EXHAUSTED_ERROR_TYPE,
 };

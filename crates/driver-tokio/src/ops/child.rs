@@ -40,6 +40,24 @@ impl<'c, T: Serialize + DeserializeOwned + 'static, F> ChildContext<'c, T, F> {
     }
 }
 
+impl<'c, T, F> ChildContext<'c, T, F> {
+    /// A child context whose result goes through `serdes`.
+    pub(crate) fn new_with_serdes(
+        ctx: &'c DurableContext,
+        name: Option<&str>,
+        serdes: Arc<dyn Serdes<T>>,
+        function: F,
+    ) -> Self {
+        Self {
+            ctx,
+            name: name.map(str::to_owned),
+            sub_type: None,
+            function,
+            serdes,
+        }
+    }
+}
+
 impl<T, F> ChildContext<'_, T, F> {
     /// Records the CONTEXT with this sub-type instead of `RunInChildContext` (1 to 32
     /// characters of `[A-Za-z0-9_-]`; anything else is `DurableError::InvalidArgument`).

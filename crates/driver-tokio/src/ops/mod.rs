@@ -8,6 +8,7 @@
 pub(crate) mod batch;
 pub(crate) mod callback;
 pub(crate) mod child;
+pub(crate) mod combinators;
 pub(crate) mod condition;
 pub(crate) mod invoke;
 pub(crate) mod map;
