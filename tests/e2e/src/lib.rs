@@ -89,6 +89,39 @@ pub async fn all_three(_: Value, ctx: DurableContext) -> Result<Value, DurableEr
     Ok(json!({ "grouped": grouped, "approved": approved, "echoed": echoed }))
 }
 
+/// A map of three items, one at a time (so both services record the same event order),
+/// each one step; a parallel whose second branch
+/// waits a second; then a wait-for-condition that counts to two, a second between checks.
+/// Shared like [`retry_twice`] (`Batches`).
+pub async fn batches(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    use durable_tokio::{Branch, WaitStrategy};
+    let squares = ctx
+        .map("squares", vec![1u32, 2, 3], |c, n, _| async move {
+            Ok(c.step("square", move |_| async move { Ok(n * n) }).await?)
+        })
+        .max_concurrency(1)
+        .await?
+        .into_values();
+    let branches = ctx
+        .parallel(
+            "branches",
+            vec![
+                Branch::named("now", |_| async { Ok(1u32) }),
+                Branch::named("later", |c| async move {
+                    c.wait("pause", Duration::from_secs(1)).await?;
+                    Ok(2u32)
+                }),
+            ],
+        )
+        .await?
+        .into_values();
+    let polled: u32 = ctx
+        .wait_for_condition("poll", 0u32, |n, _| async move { Ok(n + 1) })
+        .strategy(WaitStrategy::until(|n: &u32| *n >= 2).fixed(Duration::from_secs(1)))
+        .await?;
+    Ok(json!({ "squares": squares, "branches": branches, "polled": polled }))
+}
+
 /// A durable target that returns its input.
 pub async fn echo(input: Value, _ctx: DurableContext) -> Result<Value, DurableError> {
     Ok(input)

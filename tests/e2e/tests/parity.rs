@@ -197,6 +197,7 @@ fn on_local_runner(function: &str) -> (Outcome, TestExecution) {
     runner.register("RetryTwice", e2e_scenarios::retry_twice);
     runner.register("WaitThenStep", e2e_scenarios::wait_then_step);
     runner.register("Grouped", e2e_scenarios::grouped);
+    runner.register("Batches", e2e_scenarios::batches);
     runner.register("AllThree", e2e_scenarios::all_three);
     runner.register("Echo", e2e_scenarios::echo);
     runner.on_callback("approval", durable_local::CallbackResponse::succeed("yes"));
@@ -295,6 +296,24 @@ fn a_child_context_a_callback_and_an_invoke_end_the_same_on_the_local_runner_and
         ]
     );
     assert_all_succeeded(&outcome);
+}
+
+#[test]
+#[ignore = "e2e: needs the emulator venv (scripts/test.sh runs it)"]
+fn a_map_a_parallel_and_a_wait_for_condition_end_the_same_on_the_local_runner_and_the_emulator() {
+    let outcome = same_on_both("Batches");
+    assert_eq!(
+        outcome.result,
+        Some(json!({"squares": [1, 4, 9], "branches": [1, 2], "polled": 2}))
+    );
+    let kinds = names_and_kinds(&outcome);
+    assert_eq!(kinds.iter().filter(|(n, _)| *n == "square").count(), 3);
+    assert!(kinds.contains(&("squares", "CONTEXT")));
+    assert!(kinds.contains(&("later", "CONTEXT")));
+    assert!(kinds.contains(&("poll", "STEP")));
+    assert_all_succeeded(&outcome);
+    // One suspension for the branch's wait, one between the two checks.
+    assert_eq!(outcome.invocations, 3);
 }
 
 /// `(name, type)` of every operation, in history order.

@@ -12,19 +12,19 @@ use crate::{until_at_least, ServiceError, TaggedState, POLL};
 pub fn run(name: &str) -> Option<Result<(), lambda_runtime::Error>> {
     use durable_blocking::run;
     Some(match name {
-        "wfc_counter" => run(counter),
-        "wfc_already_met" => run(already_met),
-        "wfc_named" => run(named),
-        "wfc_initial_state" => run(initial_state),
-        "wfc_fixed_delay" => run(fixed_delay),
-        "wfc_exhausted" => run(exhausted),
-        "wfc_check_fails" => run(check_fails),
-        "wfc_check_fails_caught" => run(check_fails_caught),
-        "wfc_object_state" => run(object_state),
-        "wfc_null_state" => run(null_state),
-        "wfc_custom_serdes" => run(custom_serdes),
-        "wfc_then_step" => run(then_step),
-        "wfc_chained" => run(chained),
+        "condition_counter" => run(counter),
+        "condition_already_met" => run(already_met),
+        "condition_named" => run(named),
+        "condition_initial_state" => run(initial_state),
+        "condition_fixed_delay" => run(fixed_delay),
+        "condition_exhausted" => run(exhausted),
+        "condition_check_fails" => run(check_fails),
+        "condition_check_fails_caught" => run(check_fails_caught),
+        "condition_object_state" => run(object_state),
+        "condition_null_state" => run(null_state),
+        "condition_custom_serdes" => run(custom_serdes),
+        "condition_then_step" => run(then_step),
+        "condition_chained" => run(chained),
         _ => return None,
     })
 }

@@ -12,19 +12,19 @@ use crate::{until_at_least, ServiceError, TaggedState, POLL};
 pub async fn run(name: &str) -> Option<Result<(), lambda_runtime::Error>> {
     use durable_tokio::run;
     Some(match name {
-        "wfc_counter" => run(counter).await,
-        "wfc_already_met" => run(already_met).await,
-        "wfc_named" => run(named).await,
-        "wfc_initial_state" => run(initial_state).await,
-        "wfc_fixed_delay" => run(fixed_delay).await,
-        "wfc_exhausted" => run(exhausted).await,
-        "wfc_check_fails" => run(check_fails).await,
-        "wfc_check_fails_caught" => run(check_fails_caught).await,
-        "wfc_object_state" => run(object_state).await,
-        "wfc_null_state" => run(null_state).await,
-        "wfc_custom_serdes" => run(custom_serdes).await,
-        "wfc_then_step" => run(then_step).await,
-        "wfc_chained" => run(chained).await,
+        "condition_counter" => run(counter).await,
+        "condition_already_met" => run(already_met).await,
+        "condition_named" => run(named).await,
+        "condition_initial_state" => run(initial_state).await,
+        "condition_fixed_delay" => run(fixed_delay).await,
+        "condition_exhausted" => run(exhausted).await,
+        "condition_check_fails" => run(check_fails).await,
+        "condition_check_fails_caught" => run(check_fails_caught).await,
+        "condition_object_state" => run(object_state).await,
+        "condition_null_state" => run(null_state).await,
+        "condition_custom_serdes" => run(custom_serdes).await,
+        "condition_then_step" => run(then_step).await,
+        "condition_chained" => run(chained).await,
         _ => return None,
     })
 }

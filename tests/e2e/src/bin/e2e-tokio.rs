@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use durable_tokio::{DurableContext, DurableError, RetryPolicy};
 use e2e_scenarios::{
-    all_three, echo, every_second, grouped, handler_name, retry_twice, wait_then_step,
+    all_three, batches, echo, every_second, grouped, handler_name, retry_twice, wait_then_step,
     PaymentDeclined,
 };
 use serde_json::{json, Value};
@@ -81,6 +81,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         "retry_exhausted" => durable_tokio::run(retry_exhausted).await,
         "wait_then_step" => durable_tokio::run(wait_then_step).await,
         "grouped" => durable_tokio::run(grouped).await,
+        "batches" => durable_tokio::run(batches).await,
         "all_three" => durable_tokio::run(all_three).await,
         "echo" => durable_tokio::run(echo).await,
         "at_most_once_crash" => durable_tokio::run(at_most_once_crash).await,
