@@ -65,15 +65,15 @@ fn completion(spec: &BatchSpec) -> CompletionConfig {
 }
 
 fn batch_config(spec: &BatchSpec) -> BatchConfig {
-    let mut config = BatchConfig::default();
-    config.max_concurrency = spec.max_concurrency;
-    config.completion = completion(spec);
-    config.nesting = if spec.flat {
-        Nesting::Flat
-    } else {
-        Nesting::Nested
-    };
-    config
+    BatchConfig {
+        max_concurrency: spec.max_concurrency,
+        completion: completion(spec),
+        nesting: if spec.flat {
+            Nesting::Flat
+        } else {
+            Nesting::Nested
+        },
+    }
 }
 
 fn engine_config(spec: &BatchSpec) -> ExecutionConfig {
@@ -577,11 +577,13 @@ fn batch_simulation_report() {
 fn a_result_computed_before_a_crash_is_the_result_replayed() {
     let seen = RefCell::new(Vec::new());
     let program = |ctx: &mut Ctx<'_>| -> Result<String, Stop> {
-        let mut config = BatchConfig::default();
-        config.max_concurrency = Some(3);
-        config.completion = CompletionConfig::default()
-            .min_successful(2)
-            .tolerated_failure_count(1);
+        let config = BatchConfig {
+            max_concurrency: Some(3),
+            completion: CompletionConfig::default()
+                .min_successful(2)
+                .tolerated_failure_count(1),
+            nesting: Nesting::Nested,
+        };
         let start = ctx
             .exec
             .begin_batch(ctx.context, BatchKind::Map, Some("batch"), 3, config)
@@ -610,7 +612,8 @@ fn a_result_computed_before_a_crash_is_the_result_replayed() {
                 } else {
                     StepOutcome::Value(format!("{i}"))
                 };
-                ctx.exec
+                let _recorded = ctx
+                    .exec
                     .handle_batch_item_outcome(batch, i, outcome)
                     .map_err(Stop::Fatal)?;
             }
