@@ -18,7 +18,7 @@ use durable_tokio::{BatchResult, DurableError, StepError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::context::DurableContext;
+use crate::context::{Branch as Running, DurableContext};
 
 type ItemNamer<'c, I> = Box<dyn Fn(&I, usize) -> String + 'c>;
 
@@ -216,9 +216,13 @@ fn run_items<T: Send>(
         return done;
     }
     let span = tracing::Span::current();
-    std::thread::scope(|scope| {
+    // This thread schedules items; it counts as running except while it waits for one to
+    // end, so the invocation cannot suspend while it is about to start or record an item.
+    let scheduler = Running::enter(ctx.inner());
+    let result = std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel::<(usize, Result<Result<T, StepError>, ErrorObject>)>();
         let mut running = 0usize;
+        let mut branches: Vec<Option<Running>> = (0..names.len()).map(|_| None).collect();
         let result = 'run: loop {
             while let Some(next) = call.next_item(|i| names.get_mut(i).and_then(Option::take)) {
                 let (i, entered) = match next {
@@ -228,7 +232,10 @@ fn run_items<T: Send>(
                 let ItemEntered::Run(child) = entered else {
                     continue;
                 };
-                let child = ctx.item(child);
+                // Counted from before the thread starts until its result is taken (or it parks).
+                let branch = Running::enter(ctx.inner());
+                branches[i] = Some(branch.clone());
+                let child = ctx.item(child, branch);
                 let (tx, span) = (tx.clone(), span.clone());
                 running += 1;
                 scope.spawn(move || {
@@ -254,10 +261,16 @@ fn run_items<T: Send>(
                 // Nothing runs, nothing may start: the invocation is ending.
                 break Err(Interrupt::Blocked);
             }
-            let Ok((i, returned)) = rx.recv() else {
+            scheduler.leave(ctx.inner());
+            let received = rx.recv();
+            scheduler.reenter(ctx.inner());
+            let Ok((i, returned)) = received else {
                 break Err(Interrupt::Blocked);
             };
             running -= 1;
+            if let Some(branch) = branches[i].take() {
+                branch.leave(ctx.inner());
+            }
             match call.item_returned(i, returned) {
                 // A thread that unwound from a suspension: its item stays unfinished.
                 Ok(()) | Err(Interrupt::Blocked) => {}
@@ -268,8 +281,14 @@ fn run_items<T: Send>(
             // Leaving early: wake the threads still parked, or the scope would wait on them.
             call.abandon();
         }
+        // Threads still counted (abandoned, unwinding) stop counting.
+        for branch in branches.into_iter().flatten() {
+            branch.leave(ctx.inner());
+        }
         result
-    })
+    });
+    scheduler.leave(ctx.inner());
+    result
 }
 
 /// A block retry being configured; [`run`](WithRetry::run) it.

@@ -50,10 +50,9 @@ where
                 match call.start(op) {
                     Err(e) => Err(e),
                     Ok((state, step_ctx)) => {
-                        let shared = ctx.inner().shared();
-                        shared_body(shared, op, true);
-                        let returned = catch_panic(|| (self.check)(state, &step_ctx));
-                        shared_body(shared, op, false);
+                        let returned = durable_tokio::front::run_blocking_body(op, || {
+                            catch_panic(|| (self.check)(state, &step_ctx))
+                        });
                         call.checked(op, returned)
                     }
                 }
@@ -61,13 +60,4 @@ where
         };
         ctx.finish(result)
     }
-}
-
-/// Tells the engine while the check runs, so durable calls from inside it are refused.
-fn shared_body(
-    shared: &std::sync::Arc<durable_tokio::front::Shared>,
-    op: durable_tokio::proto::OperationHandle,
-    entering: bool,
-) {
-    durable_tokio::front::set_in_body(shared, op, entering);
 }

@@ -18,11 +18,40 @@ pub struct DurableContext {
     inner: durable_tokio::DurableContext,
     logger: Logger,
     pub(crate) runtime: Handle,
-    /// Whether a blocked operation parks this thread instead of unwinding: set inside the
-    /// items of a map or parallel, whose threads must keep their blocked operations alive
-    /// (so the invocation suspends on them) until the invocation ends or the batch
-    /// completes.
-    parks: bool,
+    /// Set inside the items of a map or parallel, each on a thread of its own: whether that
+    /// thread still counts as running (see `Execution::enter_branch`). A blocked operation
+    /// then parks the thread instead of unwinding, keeping the operation alive (so the
+    /// invocation suspends on it) until the invocation ends or the batch completes.
+    branch: Option<Branch>,
+}
+
+/// An item thread's claim on "running": given up once, when it parks or its result is
+/// taken.
+#[derive(Clone)]
+pub(crate) struct Branch(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Branch {
+    /// A branch that counts as running from now on.
+    pub(crate) fn enter(ctx: &durable_tokio::DurableContext) -> Self {
+        front::enter_branch(ctx);
+        Self(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
+            true,
+        )))
+    }
+
+    /// Counts it as running again, if it had stopped.
+    pub(crate) fn reenter(&self, ctx: &durable_tokio::DurableContext) {
+        if !self.0.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            front::enter_branch(ctx);
+        }
+    }
+
+    /// Stops counting it as running (once).
+    pub(crate) fn leave(&self, ctx: &durable_tokio::DurableContext) {
+        if self.0.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            front::leave_branch(ctx);
+        }
+    }
 }
 
 impl Debug for DurableContext {
@@ -39,22 +68,23 @@ impl DurableContext {
             logger: inner.logger(),
             inner,
             runtime,
-            parks: false,
+            branch: None,
         }
     }
 
     /// A context for operations begun in `inner`, a context below this one.
     pub(crate) fn below(&self, inner: durable_tokio::DurableContext) -> Self {
         Self {
-            parks: self.parks,
+            branch: self.branch.clone(),
             ..Self::new(inner, self.runtime.clone())
         }
     }
 
-    /// A context for a map or parallel item running on a thread of its own.
-    pub(crate) fn item(&self, inner: durable_tokio::DurableContext) -> Self {
+    /// A context for a map or parallel item running on a thread of its own, counted as
+    /// `branch`.
+    pub(crate) fn item(&self, inner: durable_tokio::DurableContext, branch: Branch) -> Self {
         Self {
-            parks: true,
+            branch: Some(branch),
             ..self.below(inner)
         }
     }
@@ -374,8 +404,11 @@ impl DurableContext {
             Ok(v) => Ok(v),
             Err(Interrupt::User(e)) => Err(e),
             Err(Interrupt::Blocked) => {
+                if let Some(branch) = &self.branch {
+                    branch.leave(&self.inner);
+                }
                 front::suspend_if_stuck(&self.inner);
-                if self.parks {
+                if self.branch.is_some() {
                     // Like a parked future in the async driver: the blocked operation stays
                     // alive until the invocation ends or the item's batch completes.
                     self.runtime

@@ -50,7 +50,14 @@ impl Shared {
     /// Takes the engine lock; dropping the guard drains the engine's events (see
     /// `log_events`).
     pub(crate) fn lock(&self) -> EngineGuard<'_> {
-        EngineGuard(self.lock_raw())
+        let mut guard = EngineGuard(self.lock_raw(), None);
+        // A blocking step body runs on its thread while other threads (a blocking map's
+        // items) run operations: the engine hears of the body only for this thread's calls.
+        if let Some(op) = crate::ops::blocking_body() {
+            guard.0.exec.enter_body(op);
+            guard.1 = Some(op);
+        }
+        guard
     }
 
     fn lock_raw(&self) -> MutexGuard<'_, Inner> {
@@ -129,7 +136,10 @@ pub(crate) fn log_events(exec: &mut Execution) {
 }
 
 /// The engine lock; its drop drains the events the engine queued meanwhile.
-pub(crate) struct EngineGuard<'a>(MutexGuard<'a, Inner>);
+pub(crate) struct EngineGuard<'a>(
+    MutexGuard<'a, Inner>,
+    Option<durable_proto::OperationHandle>,
+);
 
 impl std::ops::Deref for EngineGuard<'_> {
     type Target = Inner;
@@ -146,6 +156,9 @@ impl std::ops::DerefMut for EngineGuard<'_> {
 
 impl Drop for EngineGuard<'_> {
     fn drop(&mut self) {
+        if let Some(op) = self.1 {
+            self.0.exec.leave_body(op);
+        }
         log_events(&mut self.0.exec);
     }
 }

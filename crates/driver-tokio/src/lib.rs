@@ -63,7 +63,7 @@ pub mod front {
     pub use crate::ops::replay_safe::system_millis;
     pub use crate::ops::step::{StepCall, StepConfig};
     pub use crate::ops::wait::WaitCall;
-    pub use crate::ops::Interrupt;
+    pub use crate::ops::{run_blocking_body, Interrupt};
     pub use crate::panic::catch_panic;
     pub use crate::panic::panic_error;
 
@@ -86,23 +86,25 @@ pub mod front {
         ctx.shared().wait_until(|exec| exec.is_abandoned(at)).await;
     }
 
+    /// A thread of user code starts running outside any operation (see
+    /// `Execution::enter_branch`).
+    pub fn enter_branch(ctx: &crate::DurableContext) {
+        ctx.shared().lock().exec.enter_branch();
+    }
+
+    /// That thread stopped running; the driver re-checks whether to suspend.
+    pub fn leave_branch(ctx: &crate::DurableContext) {
+        let shared = ctx.shared();
+        shared.lock().exec.leave_branch();
+        shared.changed.notify_one();
+    }
+
     /// Waits until `ticket` is acknowledged (or the invocation ends).
     pub async fn wait_acknowledged(
         ctx: &crate::DurableContext,
         ticket: durable_proto::FlushTicket,
     ) {
         ctx.shared().wait_acknowledged(ticket).await;
-    }
-
-    /// Tells the engine that user code of `op` (a check, a step body) starts or stops
-    /// running, so durable calls made meanwhile are refused.
-    pub fn set_in_body(shared: &Shared, op: durable_proto::OperationHandle, entering: bool) {
-        let mut g = shared.lock();
-        if entering {
-            g.exec.enter_body(op);
-        } else {
-            g.exec.leave_body(op);
-        }
     }
 
     /// Whether the invocation's outcome is decided.

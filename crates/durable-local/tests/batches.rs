@@ -278,3 +278,146 @@ async fn an_empty_map_completes_at_once() {
         vec![("Map".to_owned(), OperationStatus::Succeeded)]
     );
 }
+
+#[tokio::test]
+async fn a_result_above_the_limit_is_rebuilt_from_the_items_on_replay() {
+    let mut runner = LocalRunner::new();
+    runner.register("async", |_: (), ctx: DurableContext| async move {
+        let batch = ctx
+            .map("large", vec![0u32, 1, 2, 3, 4], |c, n, _| async move {
+                Ok(c.step("chunk", move |_| async move {
+                    Ok(format!("{n}").repeat(70 * 1024))
+                })
+                .await?)
+            })
+            .max_concurrency(1)
+            .completion(CompletionConfig::default().min_successful(4))
+            .await?;
+        // The replay after this wait rebuilds the map from its items' records.
+        ctx.wait("after", Duration::from_secs(1)).await?;
+        let lengths: Vec<usize> = batch.values().iter().map(|v| v.len()).collect();
+        Ok::<_, DurableError>((lengths, batch.completion_reason().as_str().to_owned()))
+    });
+    runner.register_blocking("blocking", |_: (), ctx: Blocking<'_>| {
+        let batch = ctx
+            .map("large", vec![0u32, 1, 2, 3, 4], |c, n, _| {
+                Ok(c.step("chunk", |_| Ok(format!("{n}").repeat(70 * 1024)))
+                    .run()?)
+            })
+            .max_concurrency(1)
+            .completion(CompletionConfig::default().min_successful(4))
+            .run()?;
+        ctx.wait("after", Duration::from_secs(1))?;
+        let lengths: Vec<usize> = batch.values().iter().map(|v| v.len()).collect();
+        Ok::<_, DurableError>((lengths, batch.completion_reason().as_str().to_owned()))
+    });
+    for function in ["async", "blocking"] {
+        let execution = runner.run(function, ()).await.unwrap();
+        assert_eq!(
+            execution.result::<(Vec<usize>, String)>().unwrap(),
+            (vec![70 * 1024; 4], "MIN_SUCCESSFUL_REACHED".to_owned()),
+            "{function}"
+        );
+        assert_eq!(execution.invocation_count(), 2, "{function}");
+        let map = execution.operation("large").unwrap();
+        let details = map.context_details.as_ref().unwrap();
+        assert_eq!(details.replay_children, Some(true), "{function}");
+        // Each item's step ran once: the rebuild replayed them from their records, and the
+        // fifth item, never started, stayed so.
+        assert_eq!(execution.operations_named("chunk").len(), 4, "{function}");
+        for chunk in execution.operations_named("chunk") {
+            assert_eq!(
+                chunk.step_details.as_ref().unwrap().attempt,
+                1,
+                "{function}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn items_running_when_the_rule_is_met_are_abandoned_and_stay_so_on_every_replay() {
+    // Item 1 succeeds at once; items 0 and 2 are blocked on waits when it does, so the map
+    // completes (first successful) with them abandoned. The wait after the map outlasts
+    // theirs: later invocations replay the map after their timers fired.
+    let mut runner = LocalRunner::new();
+    runner.register("async", |_: (), ctx: DurableContext| async move {
+        let batch = ctx
+            .map("first", vec![0u64, 1, 2], |c, n, _| async move {
+                if n != 1 {
+                    c.wait("slow", Duration::from_secs(5 + n)).await?;
+                }
+                Ok(c.step("done", move |_| async move { Ok(n) }).await?)
+            })
+            .completion(CompletionConfig::first_successful())
+            .await?;
+        ctx.wait("after", Duration::from_secs(60)).await?;
+        let started: Vec<usize> = batch.started().iter().map(|i| i.index).collect();
+        Ok::<_, DurableError>((batch.into_values(), started))
+    });
+    runner.register_blocking("blocking", |_: (), ctx: Blocking<'_>| {
+        let batch = ctx
+            .map("first", vec![0u64, 1, 2], |c, n, _| {
+                if n != 1 {
+                    c.wait("slow", Duration::from_secs(5 + n))?;
+                }
+                Ok(c.step("done", |_| Ok(n)).run()?)
+            })
+            .completion(CompletionConfig::first_successful())
+            .run()?;
+        ctx.wait("after", Duration::from_secs(60))?;
+        let started: Vec<usize> = batch.started().iter().map(|i| i.index).collect();
+        Ok::<_, DurableError>((batch.into_values(), started))
+    });
+    for function in ["async", "blocking"] {
+        let execution = runner.run(function, ()).await.unwrap();
+        assert_eq!(
+            execution.result::<(Vec<u64>, Vec<usize>)>().unwrap(),
+            (vec![1], vec![0, 2]),
+            "{function}"
+        );
+        // Only item 1's step ever ran: the abandoned items never went past their waits.
+        assert_eq!(execution.operations_named("done").len(), 1, "{function}");
+        let iterations: Vec<_> = execution
+            .operations()
+            .iter()
+            .filter(|o| o.sub_type.as_deref() == Some("MapIteration"))
+            .map(|o| o.status.clone())
+            .collect();
+        assert_eq!(
+            iterations,
+            vec![
+                OperationStatus::Started,
+                OperationStatus::Succeeded,
+                OperationStatus::Started
+            ],
+            "{function}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_operation_inside_a_step_body_of_a_blocking_item_is_still_refused() {
+    // Items run on threads of their own; the refusal follows the thread whose body it is.
+    let mut runner = LocalRunner::new();
+    runner.register_blocking("blocking", |_: (), ctx: Blocking<'_>| {
+        let batch = ctx
+            .map("items", vec![0u32, 1, 2], |c, n, _| {
+                if n == 1 {
+                    c.step("sneaky", |_| Ok(c.wait("inside", Duration::from_secs(1))?))
+                        .run()?;
+                }
+                Ok(c.step("plain", |_| Ok(n)).run()?)
+            })
+            .max_concurrency(3)
+            .run()?;
+        Ok::<_, DurableError>(batch.into_values())
+    });
+    let execution = runner.run("blocking", ()).await.unwrap();
+    assert_eq!(execution.status(), durable_local::ExecutionStatus::Failed);
+    assert_eq!(
+        execution.error().unwrap().error_type.as_deref(),
+        Some("ConcurrencyContractError")
+    );
+    assert!(execution.operation("inside").is_none());
+}

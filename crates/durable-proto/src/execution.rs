@@ -138,6 +138,9 @@ pub struct Execution {
     pub(crate) wanting_record: Vec<OperationHandle>,
     /// The maps and parallels begun in this invocation.
     pub(crate) batches: Vec<crate::batch::BatchState>,
+    /// Branches of user code that run outside any operation right now (see
+    /// [`Execution::enter_branch`]).
+    busy_branches: usize,
 }
 
 impl Execution {
@@ -181,6 +184,7 @@ impl Execution {
             wanting_record: Vec::new(),
             body_draws: (None, 0),
             batches: Vec::new(),
+            busy_branches: 0,
         };
         if execution.next_marker.is_none() {
             execution.finish_loading();
@@ -280,7 +284,23 @@ impl Execution {
     pub fn should_suspend(&self) -> bool {
         matches!(self.phase, Phase::Running)
             && self.table.progressing() == 0
+            && self.busy_branches == 0
             && self.table.blocked() > 0
+    }
+
+    /// A branch of user code that the engine cannot see runs (a thread of a blocking map
+    /// item, between its operations): until [`leave_branch`](Self::leave_branch), the
+    /// invocation does not suspend, since that branch may still begin or finish operations.
+    /// Front ends whose branches are futures polled together never need it (the driver
+    /// decides suspension only once every branch is pending).
+    pub fn enter_branch(&mut self) {
+        self.busy_branches += 1;
+    }
+
+    /// The branch of [`enter_branch`](Self::enter_branch) stopped running: it ended, or it
+    /// waits on a blocked operation.
+    pub fn leave_branch(&mut self) {
+        self.busy_branches = self.busy_branches.saturating_sub(1);
     }
 
     /// Whether the outcome is decided (user code should stop; drain requests and output).

@@ -141,6 +141,31 @@ impl Drop for ReleaseGuard {
     }
 }
 
+thread_local! {
+    /// The step whose synchronous body runs on this thread (blocking front end).
+    static BLOCKING_BODY: std::cell::Cell<Option<OperationHandle>> = const { std::cell::Cell::new(None) };
+}
+
+/// The step whose blocking body runs on this thread, if any: every engine call this thread
+/// makes meanwhile is made as from inside that body (see `Shared::lock`).
+pub(crate) fn blocking_body() -> Option<OperationHandle> {
+    BLOCKING_BODY.with(std::cell::Cell::get)
+}
+
+/// Runs the synchronous user code `body` of operation `op` (a step body, a check) on this
+/// thread, so that durable calls it makes are refused and deterministic draws are keyed by
+/// it — for this thread only, as other threads may run operations meanwhile.
+pub fn run_blocking_body<R>(op: OperationHandle, body: impl FnOnce() -> R) -> R {
+    struct Reset(Option<OperationHandle>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            BLOCKING_BODY.with(|b| b.set(self.0));
+        }
+    }
+    let _reset = Reset(BLOCKING_BODY.with(|b| b.replace(Some(op))));
+    body()
+}
+
 /// Tells the engine while a step body is being polled, so durable calls made from inside
 /// it are refused.
 pub(crate) struct InBody<F> {

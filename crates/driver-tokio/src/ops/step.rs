@@ -212,10 +212,8 @@ impl<T> StepCall<T> {
             runtime.block_on(self.shared.wait_acknowledged(ticket));
         }
         let (step_ctx, span) = self.start(op)?;
-        let shared = &self.shared;
-        shared.lock().exec.enter_body(op);
-        let result = span.in_scope(|| catch_panic(|| body(&step_ctx)));
-        shared.lock().exec.leave_body(op);
+        let result =
+            crate::ops::run_blocking_body(op, || span.in_scope(|| catch_panic(|| body(&step_ctx))));
         self.finish(op, result)
     }
 
