@@ -454,10 +454,14 @@ impl Execution {
     /// ends.
     pub fn poll_batch_item(&mut self, batch: BatchRef) -> Option<u32> {
         let closing = self.is_closing();
-        let b = self.batches.get_mut(batch.0 as usize)?;
-        if b.reason.is_some() || closing {
+        let b = self.batches.get(batch.0 as usize)?;
+        if closing || b.recorded {
             return None;
         }
+        if b.reason.is_some() {
+            return self.poll_recorded_item(batch);
+        }
+        let b = self.batches.get_mut(batch.0 as usize)?;
         if b.config.max_concurrency.is_some_and(|m| b.running >= m) {
             return None;
         }
@@ -477,6 +481,48 @@ impl Execution {
             return Some(i as u32);
         }
         None
+    }
+
+    /// After the rule was met in a replay: the items this invocation had not reached but an
+    /// earlier one had. An item finished on record ended before the rule was met (nothing is
+    /// recorded for an item afterwards), so it belongs to the result: it is handed out to be
+    /// read back (its begin returns `ItemStart::Done`); an item started on record but not
+    /// finished was running when the rule was met, so it is abandoned. Flat items have no
+    /// record of their own and cannot be caught up this way.
+    fn poll_recorded_item(&mut self, batch: BatchRef) -> Option<u32> {
+        let b = self.batches.get(batch.0 as usize)?;
+        if b.forced.is_some() || b.config.nesting == Nesting::Flat {
+            return None;
+        }
+        let batch_id = self.identity(b.op)?.id.clone();
+        loop {
+            let b = self.batches.get(batch.0 as usize)?;
+            let i = b.next;
+            if i >= b.statuses.len() {
+                return None;
+            }
+            let status = b.statuses[i];
+            let id = crate::ids::operation_id(Some(&batch_id), i as u32 + 1);
+            let recorded = self.journal.get(&id).map(|r| r.status.is_terminal());
+            let b = self.batches.get_mut(batch.0 as usize)?;
+            b.next += 1;
+            if status != ItemStatus::NotStarted {
+                continue;
+            }
+            match recorded {
+                Some(true) => {
+                    b.statuses[i] = ItemStatus::Started;
+                    b.running += 1;
+                    b.counts.started += 1;
+                    return Some(i as u32);
+                }
+                Some(false) => {
+                    b.statuses[i] = ItemStatus::Started;
+                    b.counts.started += 1;
+                }
+                None => {}
+            }
+        }
     }
 
     /// Begins item `index` (handed out by [`poll_batch_item`](Self::poll_batch_item)) named
@@ -730,7 +776,10 @@ impl Execution {
             ItemStatus::Failed
         };
         b.running = b.running.saturating_sub(1);
-        b.reason = b.evaluate();
+        // The first reason stands: items read back after it do not change why it completed.
+        if b.reason.is_none() {
+            b.reason = b.evaluate();
+        }
     }
 }
 
