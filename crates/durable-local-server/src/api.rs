@@ -33,6 +33,8 @@ pub(crate) async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply 
         (&Method::POST, ["2015-03-31", "functions", name, "invocations"]) => {
             crate::invoke::invoke(&shared, name, &parts.headers, &query, body).await
         }
+        (&Method::GET, []) => crate::viewer::index(&shared),
+        (&Method::GET, ["executions", arn]) => crate::viewer::execution(&shared, arn),
         (_, [VERSION, ..]) => {
             let reply = durable(&shared, &method, &seg[1..], &query, body);
             // Anything may have made an execution need an invocation, or ended one.

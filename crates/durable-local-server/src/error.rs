@@ -71,6 +71,14 @@ pub enum ServerError {
         /// The parser's message.
         message: String,
     },
+    /// `run` could not write its HTML page.
+    #[error("cannot write {}: {source}", path.display())]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// `run` gave up waiting for the execution to end.
     #[error(
         "the execution {arn} did not end within {seconds} s of wall time (status {status}); \

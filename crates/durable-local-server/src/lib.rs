@@ -11,7 +11,8 @@
 //! * each declared function ([`FunctionSpec`]) runs as a process speaking the Lambda Runtime
 //!   API, kept warm, restarted after a crash, stopped when it runs past its timeout;
 //! * while no invocation is in flight, virtual time jumps to the next timer, so a week-long
-//!   wait takes no wall time.
+//!   wait takes no wall time;
+//! * `GET /` lists the executions and `GET /executions/{arn}` draws one as a picture.
 //!
 //! The binary (`src/main.rs`) is the command line around it; docs/local-server.md is the
 //! guide.
@@ -24,6 +25,7 @@ mod invoke;
 mod runtime;
 mod scheduler;
 mod server;
+mod viewer;
 mod wire;
 
 pub use error::{ConfigError, ServerError};

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
-use durable_local::{history_to_json, lock_service, ExecutionStatus, TimeMode, Timeline};
+use durable_local::{
+    history_to_json, lock_service, timeline_html, ExecutionStatus, TimeMode, Timeline,
+};
 use durable_local_server::{load_config, FunctionSpec, ServeOptions, Server, ServerError};
 
 fn function_args(command: Command) -> Command {
@@ -101,6 +103,13 @@ fn cli() -> Command {
             .long("json")
             .action(ArgAction::SetTrue)
             .help("Print the history (GetDurableExecutionHistory's JSON) instead of the timeline"),
+    )
+    .arg(
+        Arg::new("html")
+            .long("html")
+            .value_name("FILE")
+            .value_parser(clap::value_parser!(PathBuf))
+            .help("Also write the timeline as a self-contained HTML page to FILE"),
     )
     .arg(
         Arg::new("wall-timeout")
@@ -207,6 +216,12 @@ async fn run(args: &ArgMatches) -> Result<ExitCode, ServerError> {
     let now = lock_service(server.service()).now();
     server.shutdown().await;
     let record = ended?;
+    if let Some(path) = args.get_one::<PathBuf>("html") {
+        std::fs::write(path, timeline_html(&record, now)).map_err(|e| ServerError::Output {
+            path: path.clone(),
+            source: e,
+        })?;
+    }
     if args.get_flag("json") {
         println!("{}", history_to_json(record.events()));
     } else {

@@ -257,6 +257,7 @@ pub mod faults;
 mod runner;
 
 pub use client::{lock_service, LocalClient, SharedService};
+pub use durable_service::timeline_html;
 pub use durable_service::{
     format_duration, format_offset, Clock, EntryKind, ServiceConfig, ServiceError, TimeMode,
     Timeline, TimelineEntry, Timer, TimerKind, DEFAULT_VIRTUAL_EPOCH,

@@ -44,6 +44,7 @@ mod ids;
 mod service;
 mod store;
 mod timeline;
+mod timeline_html;
 
 pub use clock::{Clock, TimeMode, Timer, TimerKind, DEFAULT_VIRTUAL_EPOCH};
 pub use config::ServiceConfig;
@@ -61,3 +62,4 @@ pub use service::{
     RESTART_ERROR_TYPE,
 };
 pub use timeline::{format_duration, format_offset, EntryKind, Timeline, TimelineEntry};
+pub use timeline_html::timeline_html;

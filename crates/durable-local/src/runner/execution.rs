@@ -181,4 +181,11 @@ impl TestExecution {
     pub fn timeline(&self) -> Timeline {
         Timeline::of(&self.record, self.taken_at)
     }
+
+    /// The timeline as one self-contained HTML page (no network): a lane per operation,
+    /// bars for attempts, retries, waits and callbacks, invocation and crash marks, details
+    /// on hover. Write it to a file and open it in a browser.
+    pub fn timeline_html(&self) -> String {
+        crate::timeline_html(&self.record, self.taken_at)
+    }
 }
