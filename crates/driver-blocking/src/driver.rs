@@ -100,6 +100,22 @@ where
     run_with_client(client, Options::default(), handler)
 }
 
+/// Like [`run`], with options of your choosing (instrumentation plugins, engine limits).
+pub fn run_with_options<E, O, Err, F>(
+    options: Options,
+    handler: F,
+) -> Result<(), lambda_runtime::Error>
+where
+    E: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    Err: Display + Debug + Send + 'static,
+    F: Fn(E, &DurableContext) -> Result<O, Err> + Send + Sync + 'static,
+{
+    durable_tokio::check_lambda_environment()?;
+    let client = Arc::new(runtime().block_on(async { LambdaClient::start_shared() }));
+    run_with_client(client, options, handler)
+}
+
 /// Like [`run`], with a checkpoint client and options of your choosing. It checks the
 /// environment as [`run`] does.
 pub fn run_with_client<E, O, Err, F, C>(

@@ -18,7 +18,7 @@ mod driver;
 pub use batch::{Branch, Map, Parallel, WithRetry};
 pub use condition::WaitForCondition;
 pub use context::{Callback, CreateCallback, DurableContext, Invoke, Step, WaitForCallback};
-pub use driver::{handle, handle_async, run, run_with_client};
+pub use driver::{handle, handle_async, run, run_with_client, run_with_options};
 /// The engine crate, for lower-level access (wire types, the engine itself).
 pub use durable_proto as proto;
 pub use durable_proto::InvocationOutcome;
@@ -31,6 +31,10 @@ pub use durable_tokio::{
     FnRetryStrategy, FnSerdes, Jitter, Json, LambdaClient, Logger, OperationFailure, Options,
     RetryConfigError, RetryDecision, RetryPolicy, RetryStrategy, RngCore, Serdes, StepContext,
     StepError, StepSemantics,
+};
+pub use durable_tokio::{
+    AttemptOutcome, HookResult, InvocationEnd, InvocationInfo, OperationChange, OperationInfo,
+    Plugin, Plugins,
 };
 pub use durable_tokio::{
     BatchCounts, BatchItem, BatchResult, BatchStatus, CompletionConfig, CompletionReason,

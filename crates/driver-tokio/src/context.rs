@@ -22,6 +22,8 @@ use crate::StepError;
 /// The engine, behind one lock that is never held across an `.await`.
 pub(crate) struct Inner {
     pub(crate) exec: Execution,
+    /// Operations that replayed, for the plugins' `replayed` flag.
+    replayed: crate::plugin::Replayed,
 }
 
 /// State shared by the driver loop and every operation future of one invocation.
@@ -34,27 +36,42 @@ pub struct Shared {
     pub(crate) acked: watch::Sender<u64>,
     pub(crate) arn: String,
     pub(crate) lambda: Option<lambda_runtime::Context>,
+    /// The installed instrumentation plugins.
+    pub(crate) plugins: crate::plugin::Plugins,
+    arn_shared: Arc<str>,
+    /// Whether this is the execution's first invocation (set when user code starts).
+    pub(crate) first_invocation: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
-    pub(crate) fn new(exec: Execution, lambda: Option<lambda_runtime::Context>) -> Self {
+    pub(crate) fn new(
+        exec: Execution,
+        lambda: Option<lambda_runtime::Context>,
+        plugins: crate::plugin::Plugins,
+    ) -> Self {
         Self {
             arn: exec.arn().to_owned(),
-            inner: Mutex::new(Inner { exec }),
+            arn_shared: Arc::from(exec.arn()),
+            inner: Mutex::new(Inner {
+                exec,
+                replayed: Default::default(),
+            }),
             changed: Notify::new(),
             acked: watch::channel(0).0,
             lambda,
+            plugins,
+            first_invocation: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
     /// Takes the engine lock; dropping the guard drains the engine's events (see
     /// `log_events`).
     pub(crate) fn lock(&self) -> EngineGuard<'_> {
-        let mut guard = EngineGuard(self.lock_raw(), None);
+        let mut guard = EngineGuard(Some(self.lock_raw()), None, self);
         // A blocking step body runs on its thread while other threads (a blocking map's
         // items) run operations: the engine hears of the body only for this thread's calls.
         if let Some(op) = crate::ops::blocking_body() {
-            guard.0.exec.enter_body(op);
+            guard.exec.enter_body(op);
             guard.1 = Some(op);
         }
         guard
@@ -108,58 +125,90 @@ pub(crate) fn log_events(exec: &mut Execution) {
         return;
     }
     while let Some(event) = exec.poll_event() {
-        let identity = |op| exec.identity(op);
-        match event {
-            Event::OperationBegun { op, replayed } => {
-                if let Some(i) = identity(op) {
-                    if replayed {
-                        tracing::trace!(operation_id = %i.id, name = i.name.as_deref(), "operation replayed");
-                    } else {
-                        tracing::debug!(operation_id = %i.id, name = i.name.as_deref(), kind = %i.operation_type, "operation begun");
-                    }
+        log_event(exec, &event);
+    }
+}
+
+/// Logs one engine event (replayed operations at TRACE).
+fn log_event(exec: &Execution, event: &Event) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let identity = |op| exec.identity(op);
+    match *event {
+        Event::OperationBegun { op, replayed } => {
+            if let Some(i) = identity(op) {
+                if replayed {
+                    tracing::trace!(operation_id = %i.id, name = i.name.as_deref(), "operation replayed");
+                } else {
+                    tracing::debug!(operation_id = %i.id, name = i.name.as_deref(), kind = %i.operation_type, "operation begun");
                 }
             }
-            Event::AttemptFinished {
-                op,
-                attempt,
-                failed: true,
-                retry_after,
-            } => {
-                if let Some(i) = identity(op) {
-                    tracing::debug!(operation_id = %i.id, attempt, ?retry_after, "attempt failed");
-                }
-            }
-            Event::InvocationEnding { ending } => tracing::debug!(?ending, "invocation ending"),
-            _ => {}
         }
+        Event::AttemptFinished {
+            op,
+            attempt,
+            failed: true,
+            retry_after,
+        } => {
+            if let Some(i) = identity(op) {
+                tracing::debug!(operation_id = %i.id, attempt, ?retry_after, "attempt failed");
+            }
+        }
+        Event::InvocationEnding { ending } => tracing::debug!(?ending, "invocation ending"),
+        _ => {}
     }
 }
 
 /// The engine lock; its drop drains the events the engine queued meanwhile.
 pub(crate) struct EngineGuard<'a>(
-    MutexGuard<'a, Inner>,
+    Option<MutexGuard<'a, Inner>>,
     Option<durable_proto::OperationHandle>,
+    &'a Shared,
 );
 
 impl std::ops::Deref for EngineGuard<'_> {
     type Target = Inner;
     fn deref(&self) -> &Inner {
-        &self.0
+        self.0.as_ref().expect("held until drop")
     }
 }
 
 impl std::ops::DerefMut for EngineGuard<'_> {
     fn deref_mut(&mut self) -> &mut Inner {
-        &mut self.0
+        self.0.as_mut().expect("held until drop")
     }
 }
 
 impl Drop for EngineGuard<'_> {
     fn drop(&mut self) {
+        let Some(mut inner) = self.0.take() else {
+            return;
+        };
         if let Some(op) = self.1 {
-            self.0.exec.leave_body(op);
+            inner.exec.leave_body(op);
         }
-        log_events(&mut self.0.exec);
+        let shared = self.2;
+        if shared.plugins.is_empty() {
+            log_events(&mut inner.exec);
+            return;
+        }
+        // Hooks are built under the lock and called after it is released, so a slow plugin
+        // holds up no other branch.
+        let mut calls = Vec::new();
+        let Inner { exec, replayed } = &mut *inner;
+        while let Some(event) = exec.poll_event() {
+            log_event(exec, &event);
+            if let Some(call) =
+                crate::plugin::HookCall::of(exec, &shared.arn_shared, replayed, &event)
+            {
+                calls.push(call);
+            }
+        }
+        drop(inner);
+        for call in calls {
+            call.dispatch(&shared.plugins);
+        }
     }
 }
 

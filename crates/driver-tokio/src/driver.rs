@@ -18,6 +18,7 @@ use crate::client::CheckpointClient;
 use crate::context::{DurableContext, Shared};
 use crate::error::error_object_of;
 use crate::panic::CatchPanic;
+use crate::plugin::{InvocationInfo, Plugin, Plugins};
 
 /// Settings of one invocation.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +31,22 @@ pub struct Options {
     pub seed: Option<u64>,
     /// The Lambda context handed to user code, when running under the Lambda runtime.
     pub lambda_context: Option<lambda_runtime::Context>,
+    /// The instrumentation plugins, in the order they are called.
+    pub plugins: Plugins,
+}
+
+impl Options {
+    /// Installs an instrumentation plugin (after those installed already).
+    pub fn plugin(mut self, plugin: impl Plugin) -> Self {
+        self.plugins.push(Arc::new(plugin));
+        self
+    }
+
+    /// Installs a plugin that is shared with other code (an OpenTelemetry exporter, say).
+    pub fn shared_plugin(mut self, plugin: Arc<dyn Plugin>) -> Self {
+        self.plugins.push(plugin);
+        self
+    }
 }
 
 enum Reply {
@@ -64,11 +81,33 @@ where
     }
     let exec = Execution::new(input, config);
     let span = tracing::info_span!("durable_invocation", execution_arn = %exec.arn());
-    let shared = Arc::new(Shared::new(exec, options.lambda_context));
+    let shared = Arc::new(Shared::new(exec, options.lambda_context, options.plugins));
     // If this future is dropped before the outcome (a caller's timeout), user code that
     // outlives it (a blocking handler's thread) must not run or record anything more.
     let _abandon = AbandonOnDrop(shared.clone());
-    drive(shared, client, handler).instrument(span).await
+    let outcome = drive(shared.clone(), client, handler)
+        .instrument(span)
+        .await;
+    if !shared.plugins.is_empty() {
+        let info = invocation_info(&shared);
+        let end = crate::plugin::end_of(&outcome);
+        shared
+            .plugins
+            .call("invocation-end", |p| p.on_invocation_end(&info, end));
+    }
+    outcome
+}
+
+/// What the invocation hooks receive.
+fn invocation_info(shared: &Shared) -> InvocationInfo {
+    let first = shared
+        .first_invocation
+        .load(std::sync::atomic::Ordering::Relaxed);
+    InvocationInfo {
+        execution_arn: shared.arn.clone(),
+        first_invocation: first,
+        request_id: shared.lambda.as_ref().map(|c| c.request_id.clone()),
+    }
 }
 
 async fn drive<E, O, Err, F, Fut, C>(
@@ -162,9 +201,35 @@ where
 {
     let event = parse_event::<E>(exec.input_payload());
     let ctx = DurableContext::new(shared.clone(), durable_proto::ContextRef::ROOT);
+    let hooks = (!shared.plugins.is_empty()).then(|| {
+        shared
+            .first_invocation
+            .store(!exec.is_replaying(), std::sync::atomic::Ordering::Relaxed);
+        (shared.clone(), invocation_info(shared))
+    });
     Box::pin(async move {
         let event = event?;
-        let result = CatchPanic(Box::pin(handler(event, ctx))).await?;
+        if let Some((shared, info)) = &hooks {
+            shared
+                .plugins
+                .call("invocation-start", |p| p.on_invocation_start(info));
+            shared
+                .plugins
+                .call("user-function-start", |p| p.on_user_function_start(info));
+        }
+        let result = CatchPanic(Box::pin(handler(event, ctx))).await;
+        if let Some((shared, info)) = &hooks {
+            // A blocking handler that unwinds from a suspension did not end: the outcome was
+            // decided without it.
+            let decided = shared.lock().exec.is_closing();
+            if !decided {
+                let ok = matches!(result, Ok(Ok(_)));
+                shared
+                    .plugins
+                    .call("user-function-end", |p| p.on_user_function_end(info, ok));
+            }
+        }
+        let result = result?;
         match result {
             Ok(output) => serde_json::to_string(&output).map_err(|e| {
                 ErrorObject::new(

@@ -11,6 +11,7 @@ mod future;
 mod logging;
 mod ops;
 mod panic;
+mod plugin;
 mod runtime;
 mod serdes;
 
@@ -43,9 +44,13 @@ pub use ops::map::{Branch, Map, Parallel};
 pub use ops::step::Step;
 pub use ops::wait::Wait;
 pub use panic::PANIC_ERROR_TYPE;
+pub use plugin::{
+    AttemptOutcome, HookResult, InvocationEnd, InvocationInfo, OperationChange, OperationInfo,
+    Plugin, Plugins,
+};
 pub use runtime::{
-    check_lambda_environment, outcome_to_response, run, run_with_client, NotInLambda,
-    LAMBDA_ENVIRONMENT,
+    check_lambda_environment, outcome_to_response, run, run_with_client, run_with_options,
+    NotInLambda, LAMBDA_ENVIRONMENT,
 };
 pub use serdes::{serdes_fn, FnSerdes, Json, Serdes};
 

@@ -166,6 +166,34 @@ where
     run_with_client(client, Options::default(), handler).await
 }
 
+/// Like [`run`], with options of your choosing (instrumentation plugins, engine limits).
+///
+/// ```no_run
+/// # async fn handler(_: serde_json::Value, _: durable_tokio::DurableContext) -> Result<(), durable_tokio::DurableError> { Ok(()) }
+/// # #[derive(Default)] struct MyPlugin;
+/// # impl durable_tokio::Plugin for MyPlugin {}
+/// #[tokio::main]
+/// async fn main() -> Result<(), durable_tokio::LambdaError> {
+///     let options = durable_tokio::Options::default().plugin(MyPlugin::default());
+///     durable_tokio::run_with_options(options, handler).await
+/// }
+/// ```
+pub async fn run_with_options<E, O, Err, F, Fut>(
+    options: Options,
+    handler: F,
+) -> Result<(), lambda_runtime::Error>
+where
+    E: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    Err: Display + Debug + Send + 'static,
+    F: Fn(E, DurableContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, Err>> + Send + 'static,
+{
+    check_lambda_environment()?;
+    let client = Arc::new(LambdaClient::start_shared());
+    run_with_client(client, options, handler).await
+}
+
 /// Like [`run`], with a checkpoint client and options of your choosing. It checks the
 /// environment as [`run`] does.
 pub async fn run_with_client<E, O, Err, F, Fut, C>(

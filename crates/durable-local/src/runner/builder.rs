@@ -107,6 +107,18 @@ impl LocalRunnerBuilder {
         self
     }
 
+    /// Installs an instrumentation plugin in every invocation's handler options.
+    pub fn plugin(mut self, plugin: impl durable_tokio::Plugin) -> Self {
+        self.settings.plugins.push(std::sync::Arc::new(plugin));
+        self
+    }
+
+    /// Installs a shared instrumentation plugin in every invocation's handler options.
+    pub fn shared_plugin(mut self, plugin: std::sync::Arc<dyn durable_tokio::Plugin>) -> Self {
+        self.settings.plugins.push(plugin);
+        self
+    }
+
     /// A fixed seed for the SDK's retry jitter (by default it derives from the ARN and the
     /// token, which are deterministic here too).
     pub fn handler_seed(mut self, seed: u64) -> Self {

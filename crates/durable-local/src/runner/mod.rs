@@ -47,6 +47,7 @@ pub(crate) struct RunnerSettings {
     pub(crate) invocation_timeout: Option<Duration>,
     pub(crate) execution: ExecutionConfig,
     pub(crate) handler_seed: Option<u64>,
+    pub(crate) plugins: durable_tokio::Plugins,
 }
 
 impl Default for RunnerSettings {
@@ -56,6 +57,7 @@ impl Default for RunnerSettings {
             invocation_timeout: None,
             execution: ExecutionConfig::default(),
             handler_seed: None,
+            plugins: durable_tokio::Plugins::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ impl LocalRunner {
         let mut options = Options::default();
         options.execution = self.settings.execution.clone();
         options.seed = self.settings.handler_seed;
+        options.plugins = self.settings.plugins.clone();
         options
     }
 
