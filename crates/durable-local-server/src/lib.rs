@@ -18,6 +18,7 @@
 //! guide.
 
 mod api;
+mod chained;
 mod error;
 mod functions;
 mod http;

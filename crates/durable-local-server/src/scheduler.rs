@@ -24,10 +24,13 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         let wake = shared.wake.notified();
         tokio::pin!(wake);
         wake.as_mut().enable();
-        let (started, in_flight, next_due, mode) = plan(&shared);
-        let any_started = !started.is_empty();
+        let (started, plain, in_flight, next_due, mode) = plan(&shared);
+        let any_started = !started.is_empty() || !plain.is_empty();
         for (arn, function, envelope) in started {
             tokio::spawn(invoke(shared.clone(), arn, function, envelope));
+        }
+        for call in plain {
+            tokio::spawn(crate::chained::run_plain(shared.clone(), call));
         }
         if any_started {
             continue;
@@ -59,15 +62,26 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 
 type Started = Vec<(String, String, InvocationInput)>;
 
-/// Fires what is due, begins an invocation of every execution that needs one and has a
-/// declared function, and reports how many are in flight and when the next timer is due.
-fn plan(shared: &Shared) -> (Started, usize, Option<durable_proto::Timestamp>, TimeMode) {
+/// What one round of the loop found to do.
+type Plan = (
+    Started,
+    Vec<crate::chained::PlainCall>,
+    usize,
+    Option<durable_proto::Timestamp>,
+    TimeMode,
+);
+
+/// Fires what is due, takes on chained invokes, begins an invocation of every execution
+/// that needs one and has a declared function, and reports how much is in flight (plain
+/// invoke targets included) and when the next timer is due.
+fn plan(shared: &Shared) -> Plan {
     let mut svc = lock_service(&shared.service);
     if svc.fire_due_timers() > 0 {
         shared.changed.notify_waiters();
     }
+    let plain = crate::chained::step(shared, &mut svc);
     let mut wanted = Vec::new();
-    let mut in_flight = 0;
+    let mut in_flight = shared.chained.running();
     for record in svc.executions() {
         if record.invocation_in_flight() {
             in_flight += 1;
@@ -87,7 +101,7 @@ fn plan(shared: &Shared) -> (Started, usize, Option<durable_proto::Timestamp>, T
         }
     }
     let next_due = svc.timers().first().map(|(_, t)| t.due);
-    (started, in_flight, next_due, svc.clock().mode())
+    (started, plain, in_flight, next_due, svc.clock().mode())
 }
 
 async fn invoke(shared: Arc<Shared>, arn: String, function: String, envelope: InvocationInput) {

@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     /// The last `ClientToken` and reply of each execution's checkpoint, so an SDK retry of
     /// a call whose reply was lost gets that reply instead of a stale-token error.
     pub(crate) client_tokens: Mutex<HashMap<String, (String, Value)>>,
+    /// Chained invokes taken on.
+    pub(crate) chained: crate::chained::ChainedInvokes,
 }
 
 impl Shared {
@@ -134,6 +136,7 @@ impl Server {
             region,
             account,
             client_tokens: Mutex::new(HashMap::new()),
+            chained: Default::default(),
         });
         let tasks = vec![
             tokio::spawn(accept_loop(listener, shared.clone())),

@@ -231,6 +231,44 @@ async fn a_function_past_its_timeout_is_stopped_and_retried() {
 }
 
 #[tokio::test]
+async fn a_chained_invoke_runs_a_served_durable_function_and_a_sync_invoke_waits_for_it() {
+    let server = serve(vec![demo("orders"), demo("followups")]).await;
+    let client = client(&server);
+    // RequestResponse: the reply is the execution's result, after two one-day waits (the
+    // caller's and the invoked execution's), on virtual time.
+    let out = client
+        .invoke()
+        .function_name("orders")
+        .payload(aws_sdk_lambda::primitives::Blob::new(
+            r#"{"id":"o-7","notify":"followups:$LATEST"}"#,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.function_error(), None);
+    let receipt: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(receipt["order"], "o-7");
+    assert_eq!(receipt["notified"]["order"], "o-7-followup");
+    let arn = out.durable_execution_arn().unwrap().to_owned();
+    let types = history_types(&client, &arn).await;
+    let started = last_position(&types, &EventType::ChainedInvokeStarted);
+    let done = last_position(&types, &EventType::ChainedInvokeSucceeded);
+    assert!(started < done, "{types:?}");
+    let listed = client
+        .list_durable_executions_by_function()
+        .function_name("followups")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.durable_executions().len(), 1);
+    assert_eq!(
+        listed.durable_executions()[0].status(),
+        &ExecutionStatus::Succeeded
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn control_calls_and_bad_requests_answer_like_the_api() {
     let server = serve(vec![demo("orders")]).await;
     let client = client(&server);

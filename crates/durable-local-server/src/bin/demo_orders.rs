@@ -9,6 +9,8 @@
 //! runs at most once, and a one-day wait settles the order. With `"crash_marker": PATH` in
 //! the event, the first process to reach the charge exits abruptly (and creates PATH so
 //! the restarted one does not), to show that a crash loses nothing already checkpointed.
+//! With `"notify": FUNCTION`, the settled order invokes FUNCTION (a chained invoke) with
+//! `{"id": "<id>-followup"}` and puts its result in the receipt.
 
 use std::time::Duration;
 
@@ -20,12 +22,17 @@ struct Order {
     id: String,
     #[serde(default)]
     crash_marker: Option<String>,
+    /// A function to notify with a chained invoke once the order is settled.
+    #[serde(default)]
+    notify: Option<String>,
 }
 
 #[derive(Serialize)]
 struct Receipt {
     order: String,
     charge: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notified: Option<serde_json::Value>,
 }
 
 #[derive(Debug)]
@@ -63,9 +70,17 @@ async fn process(order: Order, ctx: DurableContext) -> Result<Receipt, DurableEr
         .at_most_once()
         .await?;
     ctx.wait("settle", Duration::from_secs(24 * 3600)).await?;
+    let notified = match &order.notify {
+        Some(target) => {
+            let input = serde_json::json!({ "id": format!("{}-followup", order.id) });
+            Some(ctx.invoke("notify", target, &input).await?)
+        }
+        None => None,
+    };
     Ok(Receipt {
         order: order.id,
         charge,
+        notified,
     })
 }
 
