@@ -66,6 +66,8 @@ pub(crate) struct FunctionHost {
     settings: HostSettings,
     slot: tokio::sync::Mutex<Option<Process>>,
     starts: AtomicU32,
+    /// Wall time spent in invocations (process starts included), for the overhead figure.
+    busy: Mutex<std::time::Duration>,
 }
 
 #[derive(Debug)]
@@ -107,6 +109,7 @@ impl FunctionHost {
             settings,
             slot: tokio::sync::Mutex::new(None),
             starts: AtomicU32::new(0),
+            busy: Mutex::new(std::time::Duration::ZERO),
         }
     }
 
@@ -115,10 +118,30 @@ impl FunctionHost {
         self.starts.load(Ordering::Relaxed)
     }
 
+    /// Wall time spent running invocations so far, from taking the process to the runtime's
+    /// answer (process starts included).
+    pub(crate) fn busy_time(&self) -> std::time::Duration {
+        self.busy.lock().map_or(std::time::Duration::ZERO, |d| *d)
+    }
+
     /// Runs one invocation with `payload`, starting the process first if none is warm.
     /// Invocations of one function run one after the other.
     pub(crate) async fn invoke(&self, request_id: &str, payload: Bytes) -> Outcome {
         let mut slot = self.slot.lock().await;
+        let began = std::time::Instant::now();
+        let outcome = self.invoke_locked(&mut slot, request_id, payload).await;
+        if let Ok(mut busy) = self.busy.lock() {
+            *busy += began.elapsed();
+        }
+        outcome
+    }
+
+    async fn invoke_locked(
+        &self,
+        slot: &mut Option<Process>,
+        request_id: &str,
+        payload: Bytes,
+    ) -> Outcome {
         let alive = match slot.as_mut() {
             Some(p) => matches!(p.child.try_wait(), Ok(None)),
             None => false,

@@ -165,6 +165,13 @@ impl Server {
         self.shared.functions.get(name).map(|h| h.process_starts())
     }
 
+    /// Wall time function `name` spent running invocations (from taking its process to the
+    /// runtime's answer, process starts included); with the wall time of a whole execution
+    /// it gives the server's own overhead.
+    pub fn busy_time(&self, name: &str) -> Option<Duration> {
+        self.shared.functions.get(name).map(|h| h.busy_time())
+    }
+
     /// Starts an execution of a declared durable function with `input` (JSON text), as an
     /// asynchronous Invoke does, and returns its ARN.
     pub fn start_execution(&self, function: &str, input: &str) -> Result<String, ServerError> {

@@ -177,6 +177,38 @@ async fn a_real_bootstrap_runs_the_order_workflow_on_virtual_time() {
     server.shutdown().await;
 }
 
+/// The issue's performance bound: the order workflow (a retry and a one-day wait) under
+/// `serve` takes at most twice the wall time its invocations themselves take (process start
+/// and HTTP round trips included), i.e. the virtual waits cost nothing. Figures in
+/// docs/performance.md.
+#[tokio::test]
+async fn virtual_waits_cost_no_wall_time() {
+    let server = serve(vec![demo("orders")]).await;
+    let client = client(&server);
+    let mut worst: f64 = 0.0;
+    for i in 0..5 {
+        let busy_before = server.busy_time("orders").unwrap();
+        let began = Instant::now();
+        let arn = start(&client, "orders", &format!(r#"{{"id":"p-{i}"}}"#)).await;
+        let record = server
+            .wait_for_end(&arn, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let wall = began.elapsed();
+        assert_eq!(record.status(), durable_local::ExecutionStatus::Succeeded);
+        let busy = server.busy_time("orders").unwrap() - busy_before;
+        let ratio = wall.as_secs_f64() / busy.as_secs_f64();
+        eprintln!("run {i}: wall {wall:?}, invocations {busy:?}, ratio {ratio:.2}");
+        // The first run includes the process start, later ones a warm process.
+        worst = worst.max(ratio);
+    }
+    assert!(
+        worst <= 2.0,
+        "the server's overhead exceeds its invocations: {worst:.2}x"
+    );
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_crashed_process_is_restarted_and_loses_nothing_checkpointed() {
     let dir = std::env::temp_dir().join(format!("dls-crash-{}", std::process::id()));
