@@ -14,6 +14,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use durable_tokio::proto::OperationType;
 use durable_tokio::{ErrorObject, RetryDecision, RetryStrategy, Serdes};
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
@@ -420,3 +421,167 @@ pub fn until_at_least(threshold: i64) -> durable_tokio::WaitStrategy<i64> {
 
 /// A second between checks, whatever the state (with `until`-style strategies).
 pub const POLL: Duration = Duration::from_secs(1);
+
+/// What a conformance plugin reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginReport {
+    /// `invocation-start` (with `first`) and `invocation-end` (with `status`).
+    Invocations,
+    /// `operation-start` / `operation-end` (with `op` and `status`) of steps.
+    Operations,
+    /// `attempt-start` / `attempt-end` (with `n`, `outcome` and `op`) of steps.
+    Attempts,
+}
+
+/// The plugin of the plugin suite (10-*): prints one JSON line to plain stdout per hook it
+/// reports, stamped with the execution ARN it received at invocation start.
+pub struct ConfPlugin {
+    label: &'static str,
+    report: PluginReport,
+    /// Log a line, then fail, in every hook (10-4).
+    faulty: bool,
+    arn: std::sync::Mutex<String>,
+}
+
+impl ConfPlugin {
+    /// A plugin printing as `label`.
+    pub fn new(label: &'static str, report: PluginReport) -> Self {
+        Self {
+            label,
+            report,
+            faulty: false,
+            arn: std::sync::Mutex::new(String::new()),
+        }
+    }
+
+    /// A plugin whose every hook prints its line and then fails (10-4).
+    pub fn faulty(label: &'static str) -> Self {
+        Self {
+            faulty: true,
+            ..Self::new(label, PluginReport::Invocations)
+        }
+    }
+
+    fn print(
+        &self,
+        hook: &str,
+        mut fields: serde_json::Map<String, Value>,
+    ) -> durable_tokio::HookResult {
+        fields.insert("plugin".into(), Value::from(self.label));
+        fields.insert("hook".into(), Value::from(hook));
+        let arn = self.arn.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        fields.insert("durableExecutionArn".into(), Value::from(arn));
+        println!("{}", Value::Object(fields));
+        if self.faulty {
+            return Err(format!("{} fails in {hook} on purpose", self.label).into());
+        }
+        Ok(())
+    }
+
+    fn reports(&self, report: PluginReport) -> bool {
+        self.faulty || self.report == report
+    }
+}
+
+fn fields(pairs: &[(&str, Value)]) -> serde_json::Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+impl durable_tokio::Plugin for ConfPlugin {
+    fn on_invocation_start(&self, i: &durable_tokio::InvocationInfo) -> durable_tokio::HookResult {
+        *self.arn.lock().unwrap_or_else(|p| p.into_inner()) = i.execution_arn.clone();
+        if !self.reports(PluginReport::Invocations) {
+            return Ok(());
+        }
+        let extra = if self.faulty {
+            fields(&[])
+        } else {
+            fields(&[("first", Value::from(i.first_invocation))])
+        };
+        self.print("invocation-start", extra)
+    }
+
+    fn on_invocation_end(
+        &self,
+        _: &durable_tokio::InvocationInfo,
+        end: durable_tokio::InvocationEnd,
+    ) -> durable_tokio::HookResult {
+        if !self.reports(PluginReport::Invocations) {
+            return Ok(());
+        }
+        self.print(
+            "invocation-end",
+            fields(&[("status", Value::from(end.as_str()))]),
+        )
+    }
+
+    fn on_operation_start(&self, op: &durable_tokio::OperationInfo) -> durable_tokio::HookResult {
+        if !self.reports(PluginReport::Operations) || op.operation_type != OperationType::Step {
+            return Ok(());
+        }
+        self.print(
+            "operation-start",
+            fields(&[("op", Value::from(op.id.clone()))]),
+        )
+    }
+
+    fn on_operation_end(
+        &self,
+        op: &durable_tokio::OperationInfo,
+        status: &durable_tokio::proto::OperationStatus,
+    ) -> durable_tokio::HookResult {
+        if !self.reports(PluginReport::Operations) || op.operation_type != OperationType::Step {
+            return Ok(());
+        }
+        self.print(
+            "operation-end",
+            fields(&[
+                ("op", Value::from(op.id.clone())),
+                ("status", Value::from(status.to_string())),
+            ]),
+        )
+    }
+
+    fn on_attempt_start(
+        &self,
+        op: &durable_tokio::OperationInfo,
+        n: u32,
+    ) -> durable_tokio::HookResult {
+        if !self.reports(PluginReport::Attempts) || op.operation_type != OperationType::Step {
+            return Ok(());
+        }
+        self.print(
+            "attempt-start",
+            fields(&[("n", Value::from(n)), ("op", Value::from(op.id.clone()))]),
+        )
+    }
+
+    fn on_attempt_end(
+        &self,
+        op: &durable_tokio::OperationInfo,
+        n: u32,
+        outcome: durable_tokio::AttemptOutcome,
+    ) -> durable_tokio::HookResult {
+        if !self.reports(PluginReport::Attempts) || op.operation_type != OperationType::Step {
+            return Ok(());
+        }
+        self.print(
+            "attempt-end",
+            fields(&[
+                ("n", Value::from(n)),
+                ("outcome", Value::from(outcome.as_str())),
+                ("op", Value::from(op.id.clone())),
+            ]),
+        )
+    }
+}
+
+/// The options of a plugin requirement: `plugins` installed in order.
+pub fn with_plugins(plugins: Vec<ConfPlugin>) -> durable_tokio::Options {
+    plugins
+        .into_iter()
+        .fold(durable_tokio::Options::default(), |o, p| o.plugin(p))
+}

@@ -5,6 +5,7 @@ pub mod child;
 pub mod invoke;
 pub mod map;
 pub mod parallel;
+pub mod plugin;
 pub mod step;
 pub mod wait;
 pub mod wait_for_callback;
@@ -15,7 +16,7 @@ type Suite = fn(&str) -> Option<Result<(), lambda_runtime::Error>>;
 
 /// Runs the handler called `name` on the Lambda runtime until the runtime stops.
 pub fn run(name: &str) -> Result<(), lambda_runtime::Error> {
-    let suites: [Suite; 9] = [
+    let suites: [Suite; 10] = [
         step::run,
         wait::run,
         child::run,
@@ -25,6 +26,7 @@ pub fn run(name: &str) -> Result<(), lambda_runtime::Error> {
         wait_for_condition::run,
         parallel::run,
         map::run,
+        plugin::run,
     ];
     for suite in suites {
         if let Some(done) = suite(name) {

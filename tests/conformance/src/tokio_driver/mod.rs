@@ -5,6 +5,7 @@ pub mod child;
 pub mod invoke;
 pub mod map;
 pub mod parallel;
+pub mod plugin;
 pub mod step;
 pub mod wait;
 pub mod wait_for_callback;
@@ -37,6 +38,9 @@ pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
         return done;
     }
     if let Some(done) = map::run(name).await {
+        return done;
+    }
+    if let Some(done) = plugin::run(name).await {
         return done;
     }
     Err(crate::unknown_handler(name))
