@@ -34,6 +34,15 @@ pub(crate) async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply 
             crate::invoke::invoke(&shared, name, &parts.headers, &query, body).await
         }
         (&Method::GET, []) => crate::viewer::index(&shared),
+        (&Method::GET, ["health"]) => http::json(StatusCode::OK, &json!({ "status": "ok" })),
+        (&Method::POST, ["start-durable-execution"]) => {
+            let reply = match start_durable_execution(&shared, &body) {
+                Ok((status, value)) => http::json(status, &value),
+                Err(e) => e.reply(),
+            };
+            shared.wake.notify_one();
+            reply
+        }
         (&Method::GET, ["executions", arn]) => crate::viewer::execution(&shared, arn),
         (_, [VERSION, ..]) => {
             let reply = durable(&shared, &method, &seg[1..], &query, body);
@@ -91,6 +100,38 @@ fn parse<'a, T: Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, ApiError
     }
     serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid(format!("The request body is not valid: {e}")))
+}
+
+/// AWS's emulator's own start call (`POST /start-durable-execution`), which the conformance
+/// harness's shim uses for an Invoke of a durable function.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StartBody {
+    #[serde(default)]
+    function_name: String,
+    #[serde(default)]
+    execution_name: Option<String>,
+    #[serde(default)]
+    execution_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    input: Option<String>,
+}
+
+fn start_durable_execution(shared: &Shared, body: &[u8]) -> ApiResult {
+    let request: StartBody = parse(body)?;
+    let timeout = request
+        .execution_timeout_seconds
+        .map(std::time::Duration::from_secs);
+    let input = request.input.unwrap_or_else(|| "{}".to_owned());
+    let arn = lock_service(&shared.service)
+        .start_execution_with(
+            &request.function_name,
+            request.execution_name.as_deref(),
+            &input,
+            timeout,
+        )
+        .map_err(ApiError::from)?;
+    ok(json!({ "ExecutionArn": arn }))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -33,6 +33,12 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// `--lambda-endpoint` is not a usable URL.
+    #[error("--lambda-endpoint {reason}")]
+    Endpoint {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Two declarations use the same name.
     #[error("the function {name:?} is declared twice")]
     Duplicate {

@@ -60,7 +60,11 @@ pub(crate) async fn invoke(
         );
     }
     let asynchronous = header(headers, "X-Amz-Invocation-Type") == Some("Event");
-    if !host.spec.durable {
+    // An invoke marked by a durable-execution service (AWS's emulator, or another serve
+    // with --lambda-endpoint) carries an envelope: the handler runs once.
+    let marked =
+        header(headers, "X-Dex-Handler-Invoke").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if !host.spec.durable || marked {
         return plain(host, body, asynchronous).await;
     }
     let execution_name = header(headers, "X-Amz-Durable-Execution-Name");

@@ -23,6 +23,7 @@ mod error;
 mod functions;
 mod http;
 mod invoke;
+mod remote;
 mod runtime;
 mod scheduler;
 mod server;
@@ -31,6 +32,7 @@ mod wire;
 
 pub use error::{ConfigError, ServerError};
 pub use functions::{load_config, FunctionSpec, DEFAULT_TIMEOUT};
+pub use remote::REMOTE_ERROR_TYPE;
 pub use runtime::{EXIT_ERROR_TYPE, START_ERROR_TYPE, TIMEOUT_ERROR_TYPE};
 pub use scheduler::INVALID_OUTPUT_ERROR_TYPE;
 pub use server::{ServeOptions, Server};

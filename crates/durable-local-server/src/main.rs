@@ -73,6 +73,12 @@ fn cli() -> Command {
             .help("On virtual time, stay idle this long before jumping to the next timer"),
     )
     .arg(
+        Arg::new("lambda-endpoint")
+            .long("lambda-endpoint")
+            .value_name("URL")
+            .help("Invoke functions that are not declared through this Lambda endpoint (http://host:port)"),
+    )
+    .arg(
         Arg::new("store")
             .long("store")
             .value_name("FILE")
@@ -155,6 +161,7 @@ async fn serve(args: &ArgMatches) -> Result<ExitCode, ServerError> {
     options.port = *args.get_one("port").expect("has a default");
     options.idle_grace = Duration::from_millis(*args.get_one("idle-ms").expect("has a default"));
     options.store = args.get_one::<PathBuf>("store").cloned();
+    options.lambda_endpoint = args.get_one::<String>("lambda-endpoint").cloned();
     let specs = functions(args)?;
     let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
     let time = options.time;

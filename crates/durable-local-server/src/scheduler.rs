@@ -85,7 +85,8 @@ fn plan(shared: &Shared) -> Plan {
     for record in svc.executions() {
         if record.invocation_in_flight() {
             in_flight += 1;
-        } else if record.needs_invocation() && shared.functions.contains_key(record.function_name())
+        } else if record.needs_invocation()
+            && (shared.functions.contains_key(record.function_name()) || shared.remote.is_some())
         {
             wanted.push((record.arn().to_owned(), record.function_name().to_owned()));
         }
@@ -112,12 +113,11 @@ async fn invoke(shared: Arc<Shared>, arn: String, function: String, envelope: In
             .map(|i| i.request_id.clone())
             .unwrap_or_default()
     };
-    let end = match shared.functions.get(&function) {
-        Some(host) => {
-            let payload = Bytes::from(serde_json::to_vec(&envelope).unwrap_or_default());
-            to_end(host.invoke(&request_id, payload).await)
-        }
-        None => InvocationEnd::Errored(ErrorObject::new(
+    let payload = Bytes::from(serde_json::to_vec(&envelope).unwrap_or_default());
+    let end = match (shared.functions.get(&function), &shared.remote) {
+        (Some(host), _) => to_end(host.invoke(&request_id, payload).await),
+        (None, Some(remote)) => to_end(remote.invoke(&function, payload).await),
+        (None, None) => InvocationEnd::Errored(ErrorObject::new(
             "ResourceNotFoundException",
             format!("Function not found: {function}"),
         )),

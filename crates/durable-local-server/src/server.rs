@@ -37,6 +37,9 @@ pub struct ServeOptions {
     pub store: Option<PathBuf>,
     /// Whether the functions' stdout and stderr are copied to the server's stderr.
     pub forward_output: bool,
+    /// A Lambda endpoint (`http://host:port`) that runs the functions not declared here
+    /// (see docs/local-server.md, *Standing in for AWS's emulator*).
+    pub lambda_endpoint: Option<String>,
 }
 
 impl Default for ServeOptions {
@@ -48,6 +51,7 @@ impl Default for ServeOptions {
             idle_grace: Duration::ZERO,
             store: None,
             forward_output: true,
+            lambda_endpoint: None,
         }
     }
 }
@@ -69,6 +73,8 @@ pub(crate) struct Shared {
     pub(crate) client_tokens: Mutex<HashMap<String, (String, Value)>>,
     /// Chained invokes taken on.
     pub(crate) chained: crate::chained::ChainedInvokes,
+    /// Where functions that are not declared run, if anywhere.
+    pub(crate) remote: Option<crate::remote::Endpoint>,
 }
 
 impl Shared {
@@ -93,6 +99,13 @@ impl Server {
         functions: Vec<FunctionSpec>,
         options: ServeOptions,
     ) -> Result<Self, ServerError> {
+        let remote = match &options.lambda_endpoint {
+            Some(url) => Some(
+                crate::remote::Endpoint::parse(url)
+                    .map_err(|reason| ConfigError::Endpoint { reason })?,
+            ),
+            None => None,
+        };
         let addr = SocketAddr::new(options.host, options.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -137,6 +150,7 @@ impl Server {
             account,
             client_tokens: Mutex::new(HashMap::new()),
             chained: Default::default(),
+            remote,
         });
         let tasks = vec![
             tokio::spawn(accept_loop(listener, shared.clone())),

@@ -32,6 +32,7 @@ fn client(server: &Server) -> aws_sdk_lambda::Client {
         .endpoint_url(format!("http://{}", server.addr()))
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "test"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .build();
     aws_sdk_lambda::Client::from_conf(config)
 }
@@ -298,6 +299,55 @@ async fn a_chained_invoke_runs_a_served_durable_function_and_a_sync_invoke_waits
         &ExecutionStatus::Succeeded
     );
     server.shutdown().await;
+}
+
+/// `serve --lambda-endpoint` in the place of AWS's emulator: it takes the emulator's start
+/// call and invokes the handler through another Lambda endpoint (here a second server,
+/// which runs the marked invoke once, as the conformance harness's shim does).
+#[tokio::test]
+async fn a_server_can_invoke_handlers_through_another_lambda_endpoint() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut handler = demo("orders");
+    handler.environment.insert(
+        "AWS_ENDPOINT_URL_LAMBDA".into(),
+        format!("http://127.0.0.1:{port}"),
+    );
+    let lambda = serve(vec![handler]).await;
+    let options = ServeOptions {
+        port,
+        forward_output: false,
+        lambda_endpoint: Some(format!("http://{}", lambda.addr())),
+        ..ServeOptions::default()
+    };
+    let service = Server::start(vec![], options).await.unwrap();
+    assert_eq!(raw(&service, "GET", "/health", "").await.status, 200);
+    let started = raw(
+        &service,
+        "POST",
+        "/start-durable-execution",
+        r#"{"FunctionName":"orders","ExecutionName":"r-1","Input":"{\"id\":\"r-1\"}"}"#,
+    )
+    .await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let arn = started.json()["ExecutionArn"].as_str().unwrap().to_owned();
+    assert!(arn.contains("/durable-execution/r-1/"), "{arn}");
+    let record = service
+        .wait_for_end(&arn, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(record.status(), durable_local::ExecutionStatus::Succeeded);
+    assert_eq!(record.invocation_count(), 3);
+    assert_eq!(lambda.process_starts("orders"), Some(1));
+    let elsewhere = durable_local::lock_service(lambda.service())
+        .executions()
+        .len();
+    assert_eq!(elsewhere, 0, "the Lambda endpoint only ran the handler");
+    service.shutdown().await;
+    lambda.shutdown().await;
 }
 
 #[tokio::test]
