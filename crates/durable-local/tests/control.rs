@@ -276,3 +276,36 @@ fn bad_control_requests_get_the_service_errors() {
         "ResourceConflictException: The execution has already ended (STOPPED)."
     );
 }
+
+/// The history's step events have the shape AWS's emulator writes (and the conformance
+/// suites expect, e.g. step 1-17): every final step event names its attempt, and payloads
+/// and errors say whether they were truncated.
+#[test]
+fn a_first_attempt_failure_names_its_attempt() {
+    let mut svc = LocalService::default();
+    let arn = svc.start_execution("orders", "{}").unwrap();
+    let envelope = svc.begin_invocation(&arn).unwrap();
+    let start = OperationUpdate::new("s1", OperationType::Step, OperationAction::Start);
+    let mut fail = OperationUpdate::new("s1", OperationType::Step, OperationAction::Fail);
+    fail.error = Some(ErrorObject::new("Boom", "no"));
+    svc.checkpoint(&arn, &envelope.checkpoint_token, vec![start, fail])
+        .unwrap();
+    let record = svc.execution(&arn).unwrap();
+    let failed = record.events_of_type(EventType::StepFailed).next().unwrap();
+    let retry = failed.retry_details().unwrap();
+    assert_eq!(
+        (retry.current_attempt, retry.next_attempt_delay_seconds),
+        (1, None)
+    );
+    let json = durable_local::history_to_json(record.events());
+    assert!(
+        json.contains(
+            r#""Error":{"Payload":{"ErrorType":"Boom","ErrorMessage":"no"},"Truncated":false}"#
+        ),
+        "{json}"
+    );
+    assert!(
+        json.contains(r#""Input":{"Payload":"{}","Truncated":false}"#),
+        "{json}"
+    );
+}

@@ -106,10 +106,6 @@ impl std::fmt::Display for EventType {
     }
 }
 
-fn is_false(value: &bool) -> bool {
-    !*value
-}
-
 /// A payload in an event (`EventInput` / `EventResult`): the text and whether it was cut.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -117,8 +113,8 @@ pub struct EventPayload {
     /// The payload text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<String>,
-    /// Whether the payload was truncated (never, locally).
-    #[serde(default, skip_serializing_if = "is_false")]
+    /// Whether the payload was truncated (never, locally); always written, as the API does.
+    #[serde(default)]
     pub truncated: bool,
 }
 
@@ -129,8 +125,8 @@ pub struct EventError {
     /// The error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<ErrorObject>,
-    /// Whether the error was truncated (never, locally).
-    #[serde(default, skip_serializing_if = "is_false")]
+    /// Whether the error was truncated (never, locally); always written, as the API does.
+    #[serde(default)]
     pub truncated: bool,
 }
 
@@ -531,7 +527,7 @@ mod tests {
         let json = event.to_json();
         assert_eq!(
             json,
-            r#"{"EventType":"StepFailed","SubType":"Step","EventId":4,"Id":"1","Name":"charge","EventTimestamp":1000,"StepFailedDetails":{"Error":{"Payload":{"ErrorType":"Boom","ErrorMessage":"no"}},"RetryDetails":{"CurrentAttempt":1,"NextAttemptDelaySeconds":5}}}"#
+            r#"{"EventType":"StepFailed","SubType":"Step","EventId":4,"Id":"1","Name":"charge","EventTimestamp":1000,"StepFailedDetails":{"Error":{"Payload":{"ErrorType":"Boom","ErrorMessage":"no"},"Truncated":false},"RetryDetails":{"CurrentAttempt":1,"NextAttemptDelaySeconds":5}}}"#
         );
         let back: HistoryEvent = serde_json::from_str(&json).unwrap();
         assert_eq!(back, event);

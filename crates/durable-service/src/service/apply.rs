@@ -167,9 +167,10 @@ fn apply_step(record: &mut ExecutionRecord, update: OperationUpdate, now: Timest
     record.push_event(Some(&update.id), now, event);
 }
 
-/// `RetryDetails` for a step's final event: present once more than one attempt ran.
+/// `RetryDetails` for a step's final event: always, with the attempt that ended it (the
+/// emulator's shape; conformance 1-17 expects `CurrentAttempt: 1` on a first-attempt FAIL).
 fn final_attempt(attempt: u32) -> Option<RetryDetails> {
-    (attempt > 1).then_some(RetryDetails {
+    Some(RetryDetails {
         current_attempt: attempt,
         next_attempt_delay_seconds: None,
     })
