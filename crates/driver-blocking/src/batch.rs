@@ -240,7 +240,9 @@ fn run_items<T: Send>(
                 running += 1;
                 scope.spawn(move || {
                     let _entered = span.enter();
-                    let returned = catch_panic(|| start(i, &child)).and_then(|r| {
+                    let run =
+                        || durable_tokio::front::in_context(child.inner(), || start(i, &child));
+                    let returned = catch_panic(run).and_then(|r| {
                         r.ok_or_else(|| {
                             ErrorObject::new(
                                 "DurableSdkInternalError",

@@ -392,7 +392,13 @@ impl DurableContext {
         E: Display + Debug + Send + 'static,
     {
         let mut call = ChildCall::begin_with_sub_type(&self.inner, name, sub_type);
-        let result = call.run_blocking(|child| function(&self.below(child)), serdes);
+        let result = call.run_blocking(
+            |child| {
+                let child = self.below(child);
+                front::in_context(child.inner(), || function(&child))
+            },
+            serdes,
+        );
         self.finish(result)
     }
 

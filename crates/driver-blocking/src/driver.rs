@@ -50,7 +50,9 @@ where
                 let _entered = span.enter();
                 // A panic fails the execution like any other escaping error, as in the async
                 // driver.
-                catch_panic(|| handler(event, &ctx))?.map_err(|e| error_object_of(&e))
+                // The handler's code runs in the root context (replay-aware tracing).
+                let run = || durable_tokio::front::in_context(ctx.inner(), || handler(event, &ctx));
+                catch_panic(run)?.map_err(|e| error_object_of(&e))
             })
             .await;
             match joined {

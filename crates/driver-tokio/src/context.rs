@@ -67,7 +67,12 @@ impl Shared {
     /// Takes the engine lock; dropping the guard drains the engine's events (see
     /// `log_events`).
     pub(crate) fn lock(&self) -> EngineGuard<'_> {
-        let mut guard = EngineGuard(Some(self.lock_raw()), None, self);
+        let mut guard = EngineGuard(
+            Some(self.lock_raw()),
+            None,
+            self,
+            Some(crate::replay_filter::holding_lock()),
+        );
         // A blocking step body runs on its thread while other threads (a blocking map's
         // items) run operations: the engine hears of the body only for this thread's calls.
         if let Some(op) = crate::ops::blocking_body() {
@@ -165,6 +170,7 @@ pub(crate) struct EngineGuard<'a>(
     Option<MutexGuard<'a, Inner>>,
     Option<durable_proto::OperationHandle>,
     &'a Shared,
+    Option<crate::replay_filter::HoldingLock>,
 );
 
 impl std::ops::Deref for EngineGuard<'_> {
@@ -191,6 +197,8 @@ impl Drop for EngineGuard<'_> {
         let shared = self.2;
         if shared.plugins.is_empty() {
             log_events(&mut inner.exec);
+            drop(inner);
+            self.3.take();
             return;
         }
         // Hooks are built under the lock and called after it is released, so a slow plugin
@@ -206,6 +214,7 @@ impl Drop for EngineGuard<'_> {
             }
         }
         drop(inner);
+        self.3.take();
         for call in calls {
             call.dispatch(&shared.plugins);
         }
@@ -616,21 +625,27 @@ impl Logger {
     /// Logs at INFO level unless replaying.
     pub fn info(&self, message: impl Display) {
         if !self.ctx.is_replaying() {
-            tracing::info!(execution_arn = %self.ctx.execution_arn(), "{message}");
+            crate::replay_filter::decided(|| {
+                tracing::info!(execution_arn = %self.ctx.execution_arn(), "{message}");
+            });
         }
     }
 
     /// Logs at WARN level unless replaying.
     pub fn warn(&self, message: impl Display) {
         if !self.ctx.is_replaying() {
-            tracing::warn!(execution_arn = %self.ctx.execution_arn(), "{message}");
+            crate::replay_filter::decided(|| {
+                tracing::warn!(execution_arn = %self.ctx.execution_arn(), "{message}");
+            });
         }
     }
 
     /// Logs at ERROR level unless replaying.
     pub fn error(&self, message: impl Display) {
         if !self.ctx.is_replaying() {
-            tracing::error!(execution_arn = %self.ctx.execution_arn(), "{message}");
+            crate::replay_filter::decided(|| {
+                tracing::error!(execution_arn = %self.ctx.execution_arn(), "{message}");
+            });
         }
     }
 }

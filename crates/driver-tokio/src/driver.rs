@@ -19,6 +19,7 @@ use crate::context::{DurableContext, Shared};
 use crate::error::error_object_of;
 use crate::panic::CatchPanic;
 use crate::plugin::{InvocationInfo, Plugin, Plugins};
+use crate::replay_filter::InContext;
 
 /// Settings of one invocation.
 #[derive(Debug, Clone, Default)]
@@ -217,7 +218,13 @@ where
                 .plugins
                 .call("user-function-start", |p| p.on_user_function_start(info));
         }
-        let result = CatchPanic(Box::pin(handler(event, ctx))).await;
+        // The handler's code runs in the root context (for replay-aware tracing).
+        let root = InContext {
+            shared: ctx.shared().clone(),
+            ctx: durable_proto::ContextRef::ROOT,
+            fut: Box::pin(handler(event, ctx)),
+        };
+        let result = CatchPanic(Box::pin(root)).await;
         if let Some((shared, info)) = &hooks {
             // A blocking handler that unwinds from a suspension did not end: the outcome was
             // decided without it.

@@ -12,6 +12,7 @@ mod logging;
 mod ops;
 mod panic;
 mod plugin;
+mod replay_filter;
 mod runtime;
 mod serdes;
 
@@ -48,6 +49,7 @@ pub use plugin::{
     AttemptOutcome, HookResult, InvocationEnd, InvocationInfo, OperationChange, OperationInfo,
     Plugin, Plugins,
 };
+pub use replay_filter::{is_replaying_now, ReplayFilter, ReplayMode};
 pub use runtime::{
     check_lambda_environment, outcome_to_response, run, run_with_client, run_with_options,
     NotInLambda, LAMBDA_ENVIRONMENT,
@@ -102,6 +104,11 @@ pub mod front {
         let shared = ctx.shared();
         shared.lock().exec.leave_branch();
         shared.changed.notify_one();
+    }
+
+    /// Runs `f` with `ctx` as the thread's current durable context (replay-aware tracing).
+    pub fn in_context<R>(ctx: &crate::DurableContext, f: impl FnOnce() -> R) -> R {
+        crate::replay_filter::in_context(ctx.shared(), ctx.context_ref(), f)
     }
 
     /// Waits until `ticket` is acknowledged (or the invocation ends).

@@ -66,7 +66,8 @@ pub fn init_logging() -> bool {
             .with_ansi(false)
             .without_time()
             .with_target(false)
-            .with_writer(std::io::stdout);
+            .with_writer(std::io::stdout)
+            .with_filter(crate::ReplayFilter);
         tracing::subscriber::set_global_default(registry.with(text))
     };
     installed.is_ok()
@@ -113,14 +114,13 @@ fn lambda_level_filter(level: &str) -> Option<LevelFilter> {
 #[derive(Debug, Clone)]
 pub struct JsonLogLayer<W = fn() -> std::io::Stdout> {
     make_writer: W,
+    replay: crate::ReplayMode,
 }
 
 impl JsonLogLayer {
     /// Writes to standard output, where Lambda captures logs.
     pub fn stdout() -> Self {
-        Self {
-            make_writer: std::io::stdout,
-        }
+        Self::with_writer(std::io::stdout)
     }
 }
 
@@ -130,7 +130,17 @@ where
 {
     /// Writes to writers made by `make_writer` (one per line).
     pub fn with_writer(make_writer: W) -> Self {
-        Self { make_writer }
+        Self {
+            make_writer,
+            replay: crate::ReplayMode::default(),
+        }
+    }
+
+    /// What to do with events emitted while their durable context replays (default
+    /// [`ReplayMode::Drop`](crate::ReplayMode::Drop): each line once per execution).
+    pub fn replay_mode(mut self, mode: crate::ReplayMode) -> Self {
+        self.replay = mode;
+        self
     }
 }
 
@@ -158,6 +168,13 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let replayed = match self.replay {
+            crate::ReplayMode::Keep => false,
+            _ => crate::is_replaying_now() == Some(true),
+        };
+        if replayed && self.replay == crate::ReplayMode::Drop {
+            return;
+        }
         let mut line = Fields::new(false);
         let mut timestamp = String::new();
         if SystemTime
@@ -183,6 +200,9 @@ where
         line.merge(&own);
         line.set_if_absent("message", Value::String(String::new()));
         line.set("target", Value::String(event.metadata().target().into()));
+        if replayed {
+            line.set("replayed", Value::Bool(true));
+        }
         let mut text = line.to_json();
         text.push('\n');
         // One write per line, so lines of concurrent events do not interleave. A failed

@@ -148,9 +148,17 @@ impl ChildCall {
             ChildEntered::Done(value) => return Ok(value),
             ChildEntered::Run(op, child) => (op, child),
         };
+        let (shared, at) = (child.shared().clone(), child.context_ref());
         let result = match catch_panic(|| function(child)) {
             Err(panic) => Err(panic),
-            Ok(fut) => CatchPanic(Box::pin(fut)).await,
+            Ok(fut) => {
+                let fut = crate::replay_filter::InContext {
+                    shared,
+                    ctx: at,
+                    fut: Box::pin(fut),
+                };
+                CatchPanic(Box::pin(fut)).await
+            }
         };
         self.finish(op, result, serdes)
     }

@@ -281,7 +281,14 @@ where
             let ItemEntered::Run(child) = entered else {
                 continue;
             };
-            let fut = catch_panic(|| start(i, child));
+            let (shared, at) = (child.shared().clone(), child.context_ref());
+            let fut = catch_panic(|| start(i, child)).map(|f| {
+                f.map(|fut| crate::replay_filter::InContext {
+                    shared,
+                    ctx: at,
+                    fut: Box::pin(fut),
+                })
+            });
             running.push(async move {
                 let returned = match fut {
                     Err(panic) => Err(panic),
