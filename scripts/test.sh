@@ -9,10 +9,19 @@
 #   2. fmt     cargo fmt --all -- --check
 #   3. clippy  cargo clippy --workspace --all-targets -- -D warnings
 #   4. test    cargo test --workspace                         (unit, integration and doc tests)
-#   5. e2e     cargo test --workspace --tests -- --ignored --test-threads=1
-#   6. conformance  scripts/conformance.sh: the public conformance suites (step, wait) against
+#   5. docs    cargo doc --workspace --no-deps with RUSTDOCFLAGS="-D warnings" (broken links,
+#              bad doc syntax)
+#   6. package cargo package of the crates users depend on ($PUBLISHED, in dependency order):
+#              manifests, READMEs, included files, and each crate building from its .crate
+#              alone, with the workspace dependencies taken from the other .crate files
+#              (cargo's workspace packaging; the registry's dependencies from crates.io or the
+#              local cache). --allow-dirty: it checks the packages, not the git tree.
+#   7. template scripts/template.sh check: templates/durable-function generated into a temp
+#              dir with its placeholders filled, pointed at this workspace, its tests run
+#   8. e2e     cargo test --workspace --tests -- --ignored --test-threads=1
+#   9. conformance  scripts/conformance.sh: the public conformance suites (step, wait) against
 #                   both drivers' bootstrap binaries; about a minute (the drivers run in parallel)
-#   7. fuzz    scripts/fuzz.sh $FUZZ_SECONDS (default 15): every cargo-fuzz target briefly, on
+#  10. fuzz    scripts/fuzz.sh $FUZZ_SECONDS (default 15): every cargo-fuzz target briefly, on
 #              the committed corpus (which holds the reproducers of past findings)
 #
 # Convention: in this workspace `#[ignore]` marks end-to-end tests that need the emulator
@@ -22,9 +31,10 @@
 # Every stage runs even if an earlier one failed (so one run shows everything); the exit
 # status is non-zero if any stage failed. Environment:
 #   FAIL_FAST=1        stop at the first failing stage
-#   SKIP_E2E=1         skip stages 1, 5 and 6 (no Python needed)
-#   SKIP_CONFORMANCE=1 skip stage 6
-#   SKIP_FUZZ=1        skip stage 7; FUZZ_SECONDS per fuzz target (default 15)
+#   SKIP_E2E=1         skip stages 1, 8 and 9 (no Python needed)
+#   SKIP_CONFORMANCE=1 skip stage 9
+#   SKIP_FUZZ=1        skip stage 10; FUZZ_SECONDS per fuzz target (default 15)
+#   SKIP_PACKAGE=1     skip stages 5-7 (docs, package, template)
 #   CARGO_BUILD_JOBS   default 2 (sized for the 2-core CI machine); RUST_TEST_THREADS default 2
 #   CARGO_INCREMENTAL  default 0 when CI=true (disk: see the [profile.dev] note in Cargo.toml)
 #   TEST_LOG_DIR       where each stage's output is kept (default target/test-logs)
@@ -44,9 +54,12 @@ FAIL_FAST=${FAIL_FAST:-0}
 SKIP_E2E=${SKIP_E2E:-0}
 SKIP_CONFORMANCE=${SKIP_CONFORMANCE:-0}
 SKIP_FUZZ=${SKIP_FUZZ:-0}
+SKIP_PACKAGE=${SKIP_PACKAGE:-0}
+# The crates users depend on, dependencies first; stage 6 packages them.
+PUBLISHED=(durable-proto durable-service durable-tokio durable-blocking durable-local)
 
 NAMES=() STATUSES=() TIMES=()
-TOTAL=7
+TOTAL=10
 N=0
 FAILED=0
 
@@ -82,11 +95,12 @@ skip() {  # skip NAME REASON
   record "$1" "skipped ($2)" 0
 }
 
-# Sums cargo's "test result: ok. 3 passed; 1 failed; 2 ignored; ..." lines of the test stages,
+# Sums cargo's "test result: ok. 3 passed; 1 failed; 2 ignored; ..." lines of the test stages
+# (test, template, e2e),
 # plus the conformance stage's final "N passed, M failed" (requirements x drivers).
 count_tests() {
   local f files=()
-  for f in "$LOG_DIR/test.log" "$LOG_DIR/e2e.log"; do
+  for f in "$LOG_DIR/test.log" "$LOG_DIR/template.log" "$LOG_DIR/e2e.log"; do
     [[ -f $f ]] && files+=("$f")
   done
   {
@@ -109,7 +123,7 @@ summary() {
 }
 
 # Only the stages' own logs are summed: start from clean ones.
-rm -f "$LOG_DIR"/{setup,fmt,clippy,test,e2e,conformance,fuzz}.log
+rm -f "$LOG_DIR"/{setup,fmt,clippy,test,docs,package,template,e2e,conformance,fuzz}.log
 
 if [[ $SKIP_E2E == 1 ]]; then
   skip setup "SKIP_E2E=1"
@@ -119,6 +133,15 @@ fi
 stage fmt cargo fmt --all -- --check
 stage clippy cargo clippy --workspace --all-targets -- -D warnings
 stage test cargo test --workspace
+if [[ $SKIP_PACKAGE == 1 ]]; then
+  skip docs "SKIP_PACKAGE=1"
+  skip package "SKIP_PACKAGE=1"
+  skip template "SKIP_PACKAGE=1"
+else
+  stage docs env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+  stage package cargo package --allow-dirty "${PUBLISHED[@]/#/--package=}"
+  stage template scripts/template.sh check
+fi
 if [[ $SKIP_E2E == 1 ]]; then
   skip e2e "SKIP_E2E=1"
 elif [[ ${STATUSES[0]} != ok ]]; then
