@@ -440,6 +440,51 @@ impl<T, F> Step<'_, T, F> {
     durable_tokio::step_builder_methods!();
 }
 
+impl<'c, T, F> Step<'c, T, F>
+where
+    F: FnOnce(&StepContext) -> Result<T, StepError> + Send + 'static,
+    T: Send + 'static,
+{
+    /// Limits each attempt to `timeout` (the body must then own what it uses: it runs on a
+    /// thread of its own). An attempt still running then fails with `StepTimedOut`, which the
+    /// retry strategy decides on; the body's thread cannot be stopped and runs on, and its
+    /// late result is dropped, recorded nowhere. The step's final failure is
+    /// [`DurableError::StepTimedOut`].
+    pub fn timeout(self, timeout: Duration) -> TimedStep<'c, T, F> {
+        TimedStep {
+            step: self,
+            timeout,
+        }
+    }
+}
+
+/// A step whose attempts are limited in time; [`run`](TimedStep::run) it.
+#[must_use = "a step does nothing until run"]
+pub struct TimedStep<'c, T, F> {
+    step: Step<'c, T, F>,
+    timeout: Duration,
+}
+
+impl<T, F> TimedStep<'_, T, F>
+where
+    F: FnOnce(&StepContext) -> Result<T, StepError> + Send + 'static,
+    T: Send + 'static,
+{
+    /// Runs the step: its recorded result on replay, or its body, each attempt within the
+    /// timeout.
+    pub fn run(self) -> Result<T, DurableError> {
+        let Step {
+            ctx,
+            name,
+            body,
+            config,
+        } = self.step;
+        let mut call = StepCall::begin(&ctx.inner, name, config);
+        let result = call.run_blocking_timed(&ctx.runtime, body, self.timeout);
+        ctx.finish(result)
+    }
+}
+
 impl<T, F> Step<'_, T, F>
 where
     F: FnOnce(&StepContext) -> Result<T, StepError>,

@@ -17,7 +17,9 @@ mod driver;
 
 pub use batch::{Branch, Map, Parallel, WithRetry};
 pub use condition::WaitForCondition;
-pub use context::{Callback, CreateCallback, DurableContext, Invoke, Step, WaitForCallback};
+pub use context::{
+    Callback, CreateCallback, DurableContext, Invoke, Step, TimedStep, WaitForCallback,
+};
 pub use driver::{handle, handle_async, run, run_with_client, run_with_options};
 /// The engine crate, for lower-level access (wire types, the engine itself).
 pub use durable_proto as proto;

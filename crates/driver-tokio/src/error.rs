@@ -23,6 +23,9 @@ pub enum DurableError {
     /// A step failed for good: its retries are exhausted, or its error was not retried.
     #[error(transparent)]
     StepFailed(OperationFailure),
+    /// A step's last attempt ran longer than its timeout (`.timeout(..)`).
+    #[error(transparent)]
+    StepTimedOut(OperationFailure),
     /// A child context's function returned an error (or panicked).
     #[error(transparent)]
     ChildContextFailed(OperationFailure),
@@ -92,6 +95,11 @@ impl DurableError {
         }
         match kind {
             OperationType::Context => Self::ChildContextFailed(failure),
+            OperationType::Step
+                if failure.error_type() == durable_proto::STEP_TIMED_OUT_ERROR_TYPE =>
+            {
+                Self::StepTimedOut(failure)
+            }
             // Every other kind that can fail today is a step; a new kind adds its variant.
             _ => Self::StepFailed(failure),
         }
@@ -101,6 +109,7 @@ impl DurableError {
     pub fn failure(&self) -> Option<&OperationFailure> {
         match self {
             Self::StepFailed(f)
+            | Self::StepTimedOut(f)
             | Self::ChildContextFailed(f)
             | Self::CallbackFailed(f)
             | Self::CallbackTimedOut(f)
@@ -142,6 +151,7 @@ impl DurableError {
             Self::BatchItemFailed(_) => "DT-E013",
             Self::ConditionFailed(_) => "DT-E014",
             Self::ConditionAttemptsExhausted(_) => "DT-E015",
+            Self::StepTimedOut(_) => "DT-E016",
         }
     }
 

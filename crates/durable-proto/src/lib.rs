@@ -126,6 +126,7 @@ pub use rng::SeededRng;
 pub use step::{
     OperationResult, StepEnd, StepOutcome, StepRequest, StepSemantics, StepStart,
     PAYLOAD_TOO_LARGE_ERROR_TYPE, SERIALIZATION_ERROR_TYPE, STEP_INTERRUPTED_ERROR_TYPE,
+    STEP_TIMED_OUT_ERROR_TYPE,
 };
 pub use wait::WaitStart;
 pub use wire::*;

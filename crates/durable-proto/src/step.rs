@@ -32,6 +32,10 @@ pub const SERIALIZATION_ERROR_TYPE: &str = "SerializationError";
 /// The `ErrorType` recorded when a step's value exceeds the per-operation limit.
 pub const PAYLOAD_TOO_LARGE_ERROR_TYPE: &str = "PayloadTooLarge";
 
+/// The `ErrorType` an attempt that ran longer than its step's timeout is reported with (the
+/// retry strategy decides on it like on any error: `retry_if_error_type("StepTimedOut")`).
+pub const STEP_TIMED_OUT_ERROR_TYPE: &str = "StepTimedOut";
+
 /// The `ErrorType` an interrupted at-most-once attempt is reported with.
 pub const STEP_INTERRUPTED_ERROR_TYPE: &str = "StepInterruptedError";
 

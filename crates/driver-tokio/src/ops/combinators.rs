@@ -336,6 +336,7 @@ fn decision_config() -> StepConfig<Decision> {
         strategy: Arc::new(durable_proto::RetryPolicy::none()),
         semantics: durable_proto::StepSemantics::AtLeastOncePerRetry,
         serdes: Arc::new(Json),
+        timeout: None,
     }
 }
 

@@ -67,6 +67,8 @@ pub struct StepConfig<T> {
     pub strategy: Arc<dyn RetryStrategy>,
     pub semantics: StepSemantics,
     pub serdes: Arc<dyn Serdes<T>>,
+    /// How long one attempt may run (`None`: no limit).
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl<T: Serialize + DeserializeOwned + 'static> Default for StepConfig<T> {
@@ -81,6 +83,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Default for StepConfig<T> {
                 .clone(),
             semantics: StepSemantics::AtLeastOncePerRetry,
             serdes: JSON.get_or_init(|| Arc::new(Json)).clone(),
+            timeout: None,
         }
     }
 }
@@ -96,6 +99,16 @@ impl<'c, T, F> Step<'c, T, F> {
     }
 
     crate::step_builder_methods!();
+
+    /// Limits each attempt to `timeout`: an attempt still running then is dropped (its
+    /// future is not polled again) and fails with `StepTimedOut`, which the retry strategy
+    /// decides on like any error; the step's final failure is
+    /// [`DurableError::StepTimedOut`]. Work the body started outside its future (a spawned
+    /// task) is not stopped.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.config.timeout = Some(timeout);
+        self
+    }
 }
 
 impl<'c, T, F, Fut> IntoFuture for Step<'c, T, F>
@@ -187,7 +200,13 @@ impl<T> StepCall<T> {
                     shared: shared.clone(),
                     op,
                 };
-                CatchPanic(Box::pin(polled.instrument(span))).await
+                let attempt = CatchPanic(Box::pin(polled.instrument(span)));
+                match self.config.timeout {
+                    None => attempt.await,
+                    Some(limit) => tokio::time::timeout(limit, attempt)
+                        .await
+                        .unwrap_or_else(|_| Err(timed_out(limit))),
+                }
             }
         };
         self.finish(op, result)
@@ -214,6 +233,42 @@ impl<T> StepCall<T> {
         let (step_ctx, span) = self.start(op)?;
         let result =
             crate::ops::run_blocking_body(op, || span.in_scope(|| catch_panic(|| body(&step_ctx))));
+        self.finish(op, result)
+    }
+
+    /// [`run_blocking`](Self::run_blocking) with the attempt limited to `limit`: the body
+    /// runs on a thread of its own, and when the limit passes first the attempt fails with
+    /// `StepTimedOut` while the body's thread runs on; its late result is dropped, recorded
+    /// nowhere (a thread cannot be stopped from outside).
+    pub fn run_blocking_timed<F>(
+        &mut self,
+        runtime: &tokio::runtime::Handle,
+        body: F,
+        limit: std::time::Duration,
+    ) -> Result<T, Interrupt>
+    where
+        F: FnOnce(&StepContext) -> Result<T, StepError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (op, wait_for) = match self.enter()? {
+            Entered::Done(value) => return Ok(value),
+            Entered::Run { op, wait_for } => (op, wait_for),
+        };
+        if let Some(ticket) = wait_for {
+            runtime.block_on(self.shared.wait_acknowledged(ticket));
+        }
+        let (step_ctx, span) = self.start(op)?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let result = crate::ops::run_blocking_body(op, || {
+                span.in_scope(|| catch_panic(|| body(&step_ctx)))
+            });
+            // Nobody listens once the attempt timed out: the late result goes nowhere.
+            let _ = tx.send(result);
+        });
+        let result = rx
+            .recv_timeout(limit)
+            .unwrap_or_else(|_| Err(timed_out(limit)));
         self.finish(op, result)
     }
 
@@ -303,6 +358,14 @@ impl<T> StepCall<T> {
             _ => Err(Interrupt::Blocked),
         }
     }
+}
+
+/// The failure of an attempt that ran longer than `limit`.
+fn timed_out(limit: std::time::Duration) -> durable_proto::ErrorObject {
+    durable_proto::ErrorObject::new(
+        durable_proto::STEP_TIMED_OUT_ERROR_TYPE,
+        format!("the attempt ran longer than its {limit:?} timeout"),
+    )
 }
 
 /// Where a step stands once user code awaits it.
