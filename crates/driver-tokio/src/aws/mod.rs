@@ -7,6 +7,7 @@ mod https;
 mod tests;
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::client::http::HttpConnectorSettings;
 use durable_proto::{ApiFailure, CheckpointResponse, ExecutionState, OperationUpdate};
 use tokio::sync::OnceCell;
 
@@ -62,11 +63,21 @@ impl LambdaClient {
     /// `SSL_CERT_DIR` set or no bundle found, the platform's default search. Proxy settings
     /// from the environment apply.
     pub async fn from_env() -> Self {
+        let https = https::HttpsClient::new();
         let config = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(https::client())
+            .http_client(https.clone())
             .load()
             .await;
-        Self::from_conf(&config)
+        let client = aws_sdk_lambda::Client::new(&config);
+        // Build the connector the checkpoint calls will ask for (keyed by the client's
+        // timeouts, as the SDK asks) now, off the first call's path: building it parses the
+        // CA bundle.
+        let timeouts = client.config().timeout_config();
+        let mut settings = HttpConnectorSettings::builder();
+        settings.set_connect_timeout(timeouts.and_then(|t| t.connect_timeout()));
+        settings.set_read_timeout(timeouts.and_then(|t| t.read_timeout()));
+        https.connector(&settings.build());
+        Self::new(client)
     }
 
     /// Starts building the process-wide client ([`shared`](Self::shared)) in a task on the
