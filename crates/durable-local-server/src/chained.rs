@@ -73,7 +73,15 @@ pub(crate) fn step(shared: &Shared, svc: &mut LocalService) -> Vec<PlainCall> {
             dispatched.insert((caller.clone(), op_id.clone()));
         }
         let name = target_name(&target);
-        let Some(host) = shared.functions.get(name) else {
+        let kind = match (
+            shared.functions.get(name),
+            shared.remote_functions.get(name),
+        ) {
+            (Some(host), _) => Some((host.spec.durable, host.spec.execution_timeout)),
+            (None, Some(remote)) => Some((remote.durable, remote.execution_timeout)),
+            (None, None) => None,
+        };
+        let Some((durable, execution_timeout)) = kind else {
             let error = ErrorObject::new(
                 "ResourceNotFoundException",
                 format!("Function not found: {target} (declare it with --function)"),
@@ -81,7 +89,7 @@ pub(crate) fn step(shared: &Shared, svc: &mut LocalService) -> Vec<PlainCall> {
             let _ = svc.complete_chained_invoke(&caller, &op_id, ChainedInvokeEnd::Failed(error));
             continue;
         };
-        if !host.spec.durable {
+        if !durable {
             plain.push((caller, op_id, name.to_owned(), input));
             continue;
         }
@@ -90,8 +98,9 @@ pub(crate) fn step(shared: &Shared, svc: &mut LocalService) -> Vec<PlainCall> {
         } else {
             input
         };
-        match svc.start_execution_with(name, None, &input, host.spec.execution_timeout) {
+        match svc.start_execution_with(name, None, &input, execution_timeout) {
             Ok(child) => {
+                let _ = svc.record_chained_invoke_target(&caller, &op_id, &child);
                 if let Ok(mut children) = shared.chained.children.lock() {
                     children.insert(child, (caller, op_id));
                 }
@@ -150,17 +159,20 @@ fn finish_children(shared: &Shared, svc: &mut LocalService) {
 /// Runs a plain target and completes the caller's operation with what it returned.
 pub(crate) async fn run_plain(shared: Arc<Shared>, call: PlainCall) {
     let (caller, op_id, target, input) = call;
-    let end = match shared.functions.get(&target) {
-        Some(host) => {
+    let outcome = match (shared.functions.get(&target), &shared.remote) {
+        (Some(host), _) => {
             let request_id = format!("{op_id}-{}", host.process_starts());
-            match host.invoke(&request_id, Bytes::from(input)).await {
-                Outcome::Response(body) => {
-                    ChainedInvokeEnd::Succeeded(Some(String::from_utf8_lossy(&body).into_owned()))
-                }
-                Outcome::FunctionError(error) | Outcome::Failed(error) => {
-                    ChainedInvokeEnd::Failed(error)
-                }
-            }
+            Some(host.invoke(&request_id, Bytes::from(input)).await)
+        }
+        (None, Some(remote)) => Some(remote.invoke(&target, Bytes::from(input)).await),
+        (None, None) => None,
+    };
+    let end = match outcome {
+        Some(Outcome::Response(body)) => {
+            ChainedInvokeEnd::Succeeded(Some(String::from_utf8_lossy(&body).into_owned()))
+        }
+        Some(Outcome::FunctionError(error) | Outcome::Failed(error)) => {
+            ChainedInvokeEnd::Failed(error)
         }
         None => ChainedInvokeEnd::Failed(ErrorObject::new(
             "ResourceNotFoundException",

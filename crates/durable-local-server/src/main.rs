@@ -79,6 +79,12 @@ fn cli() -> Command {
             .help("Invoke functions that are not declared through this Lambda endpoint (http://host:port)"),
     )
     .arg(
+        Arg::new("function-configs")
+            .long("function-configs")
+            .value_name("FILE")
+            .help("The functions the --lambda-endpoint runs (AWS emulator's JSON document), for chained invokes"),
+    )
+    .arg(
         Arg::new("store")
             .long("store")
             .value_name("FILE")
@@ -162,6 +168,7 @@ async fn serve(args: &ArgMatches) -> Result<ExitCode, ServerError> {
     options.idle_grace = Duration::from_millis(*args.get_one("idle-ms").expect("has a default"));
     options.store = args.get_one::<PathBuf>("store").cloned();
     options.lambda_endpoint = args.get_one::<String>("lambda-endpoint").cloned();
+    options.function_configs = args.get_one::<String>("function-configs").cloned();
     let specs = functions(args)?;
     let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
     let time = options.time;

@@ -12,6 +12,39 @@ use hyper_util::rt::TokioIo;
 
 use crate::runtime::Outcome;
 
+/// A function the Lambda endpoint runs, as `--function-configs` declares it (the document
+/// AWS's emulator takes: `{"Name": {"DurableConfig": {"ExecutionTimeout": 300}}, "Plain": {}}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RemoteFunction {
+    pub(crate) durable: bool,
+    pub(crate) execution_timeout: Option<std::time::Duration>,
+}
+
+/// Reads a `--function-configs` document (a path, or a `file://` URL).
+pub(crate) fn load_function_configs(
+    location: &str,
+) -> Result<std::collections::HashMap<String, RemoteFunction>, String> {
+    let path = location.strip_prefix("file://").unwrap_or(location);
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let doc: std::collections::HashMap<String, serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+    Ok(doc
+        .into_iter()
+        .map(|(name, config)| {
+            let durable = config.get("DurableConfig");
+            let timeout = durable
+                .and_then(|d| d.get("ExecutionTimeout"))
+                .and_then(serde_json::Value::as_u64)
+                .map(std::time::Duration::from_secs);
+            let function = RemoteFunction {
+                durable: durable.is_some(),
+                execution_timeout: timeout,
+            };
+            (name, function)
+        })
+        .collect())
+}
+
 /// The error type of an invocation the remote endpoint could not be asked for.
 pub const REMOTE_ERROR_TYPE: &str = "ServiceException";
 

@@ -40,6 +40,9 @@ pub struct ServeOptions {
     /// A Lambda endpoint (`http://host:port`) that runs the functions not declared here
     /// (see docs/local-server.md, *Standing in for AWS's emulator*).
     pub lambda_endpoint: Option<String>,
+    /// The functions that endpoint runs (a path or `file://` URL of the document AWS's
+    /// emulator takes with `--function-configs`), so chained invokes of them can run.
+    pub function_configs: Option<String>,
 }
 
 impl Default for ServeOptions {
@@ -52,6 +55,7 @@ impl Default for ServeOptions {
             store: None,
             forward_output: true,
             lambda_endpoint: None,
+            function_configs: None,
         }
     }
 }
@@ -75,6 +79,8 @@ pub(crate) struct Shared {
     pub(crate) chained: crate::chained::ChainedInvokes,
     /// Where functions that are not declared run, if anywhere.
     pub(crate) remote: Option<crate::remote::Endpoint>,
+    /// What is known of the functions that run there.
+    pub(crate) remote_functions: HashMap<String, crate::remote::RemoteFunction>,
 }
 
 impl Shared {
@@ -105,6 +111,11 @@ impl Server {
                     .map_err(|reason| ConfigError::Endpoint { reason })?,
             ),
             None => None,
+        };
+        let remote_functions = match &options.function_configs {
+            Some(location) => crate::remote::load_function_configs(location)
+                .map_err(|reason| ConfigError::Endpoint { reason })?,
+            None => HashMap::new(),
         };
         let addr = SocketAddr::new(options.host, options.port);
         let listener = TcpListener::bind(addr)
@@ -151,6 +162,7 @@ impl Server {
             client_tokens: Mutex::new(HashMap::new()),
             chained: Default::default(),
             remote,
+            remote_functions,
         });
         let tasks = vec![
             tokio::spawn(accept_loop(listener, shared.clone())),

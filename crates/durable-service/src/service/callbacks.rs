@@ -127,6 +127,42 @@ impl LocalService {
         Ok(())
     }
 
+    /// Records the durable execution a chained invoke started (the target's ARN) in its
+    /// `ChainedInvokeStarted` event, as the service does once the target's execution exists.
+    pub fn record_chained_invoke_target(
+        &mut self,
+        arn: &str,
+        operation_id: &str,
+        target_execution_arn: &str,
+    ) -> Result<(), ServiceError> {
+        let result = self.record_target_in_memory(arn, operation_id, target_execution_arn);
+        self.persisted(self.by_arn.get(arn).copied(), result)
+    }
+
+    fn record_target_in_memory(
+        &mut self,
+        arn: &str,
+        operation_id: &str,
+        target: &str,
+    ) -> Result<(), ServiceError> {
+        let record = self.record_mut(arn)?;
+        let started = record.events.iter_mut().find_map(|e| match &mut e.details {
+            EventDetails::ChainedInvokeStarted(d) if e.id.as_deref() == Some(operation_id) => {
+                Some(d)
+            }
+            _ => None,
+        });
+        match started {
+            Some(details) => {
+                details.durable_execution_arn = Some(target.to_owned());
+                Ok(())
+            }
+            None => Err(ServiceError::not_found(format!(
+                "No chained invoke {operation_id} in {arn}."
+            ))),
+        }
+    }
+
     /// Completes a STARTED chained invoke `operation_id` of execution `arn`, as the service
     /// does when the invoked function ends.
     pub fn complete_chained_invoke(
