@@ -28,6 +28,7 @@ pub use durable_proto::InvocationOutcome;
 pub use durable_tokio::LambdaError;
 /// Why [`run`] refuses to start outside a Lambda execution environment, and the check itself.
 pub use durable_tokio::{check_lambda_environment, NotInLambda, LAMBDA_ENVIRONMENT};
+pub use durable_tokio::{init_logging, init_logging_with, ReplayFilter, ReplayMode};
 pub use durable_tokio::{
     retry_fn, serdes_fn, Backoff, CheckpointClient, DurableError, ErrorObject, ExecutionConfig,
     FnRetryStrategy, FnSerdes, Jitter, Json, LambdaClient, Logger, OperationFailure, Options,

@@ -33,7 +33,7 @@ pub use failure::OperationFailure;
 pub use future::OperationFuture;
 /// The Lambda runtime's error type, what `main` returns (`Result<(), LambdaError>`).
 pub use lambda_runtime::Error as LambdaError;
-pub use logging::{init_logging, JsonLogLayer, EXECUTION_ARN_KEY};
+pub use logging::{init_logging, init_logging_with, JsonLogLayer, EXECUTION_ARN_KEY};
 pub use ops::callback::{Callback, CreateCallback, WaitForCallback};
 pub use ops::child::ChildContext;
 pub use ops::combinators::{WithRetry, RETRY_ATTEMPT_SUB_TYPE, WITH_RETRY_SUB_TYPE};

@@ -53,6 +53,13 @@ pub const EXECUTION_ARN_KEY: &str = "durableExecutionArn";
 /// Reads `AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL` and `RUST_LOG` once, now. See the
 /// [`JsonLogLayer`] for the format. [`run`](crate::run) calls this for you.
 pub fn init_logging() -> bool {
+    init_logging_with(crate::ReplayMode::default())
+}
+
+/// [`init_logging`] with `mode` for events emitted while their durable context replays
+/// (default [`ReplayMode::Drop`](crate::ReplayMode::Drop); the text format knows no mark, so
+/// `Mark` keeps them there). Call it before `run` to choose another mode.
+pub fn init_logging_with(mode: crate::ReplayMode) -> bool {
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let filter = filter_from_env(
         std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
@@ -60,17 +67,37 @@ pub fn init_logging() -> bool {
     );
     let registry = tracing_subscriber::registry().with(filter);
     let installed = if json {
-        tracing::subscriber::set_global_default(registry.with(JsonLogLayer::stdout()))
+        let layer = JsonLogLayer::stdout().replay_mode(mode);
+        tracing::subscriber::set_global_default(registry.with(layer))
     } else {
+        let drop_replayed = mode == crate::ReplayMode::Drop;
         let text = tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .without_time()
             .with_target(false)
             .with_writer(std::io::stdout)
-            .with_filter(crate::ReplayFilter);
+            .with_filter(ReplayOnly(drop_replayed));
         tracing::subscriber::set_global_default(registry.with(text))
     };
     installed.is_ok()
+}
+
+/// [`ReplayFilter`](crate::ReplayFilter) when `.0`, else a filter that keeps everything.
+struct ReplayOnly(bool);
+
+impl<S> tracing_subscriber::layer::Filter<S> for ReplayOnly {
+    fn enabled(&self, _meta: &tracing::Metadata<'_>, _cx: &Context<'_, S>) -> bool {
+        true
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, cx: &Context<'_, S>) -> bool {
+        !self.0
+            || <crate::ReplayFilter as tracing_subscriber::layer::Filter<S>>::event_enabled(
+                &crate::ReplayFilter,
+                event,
+                cx,
+            )
+    }
 }
 
 /// The level filter Lambda's logging controls ask for: `lambda_level`
