@@ -232,12 +232,20 @@ impl Server {
         wait_for_end(&self.shared, arn, wall_timeout).await
     }
 
-    /// Stops the listener, the scheduler and every function process.
+    /// Stops the listener, the scheduler and every function process, and closes the store
+    /// (so another server can open it at once).
     pub async fn shutdown(mut self) {
-        self.stop_tasks();
+        for task in self.tasks.drain(..) {
+            task.abort();
+            let _ = task.await;
+        }
         for host in self.shared.functions.values() {
             host.shutdown().await;
         }
+        // Connections a client keeps alive still hold the shared state; leave them an empty
+        // service and drop the real one, which closes its store file.
+        let service = std::mem::take(&mut *lock_service(&self.shared.service));
+        drop(service);
     }
 
     fn stop_tasks(&mut self) {

@@ -351,6 +351,45 @@ async fn a_server_can_invoke_handlers_through_another_lambda_endpoint() {
 }
 
 #[tokio::test]
+async fn executions_in_a_store_survive_a_restart_of_the_server() {
+    let dir = std::env::temp_dir().join(format!("dls-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("serve.redb");
+    let _ = std::fs::remove_file(&path);
+    let options = || ServeOptions {
+        forward_output: false,
+        store: Some(path.clone()),
+        ..ServeOptions::default()
+    };
+    let first = Server::start(vec![demo("orders")], options())
+        .await
+        .unwrap();
+    let arn = start(&client(&first), "orders", r#"{"id":"s-1"}"#).await;
+    let record = first
+        .wait_for_end(&arn, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(record.status(), durable_local::ExecutionStatus::Succeeded);
+    first.shutdown().await;
+
+    let second = Server::start(vec![demo("orders")], options())
+        .await
+        .unwrap();
+    let execution = client(&second)
+        .get_durable_execution()
+        .durable_execution_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(execution.status(), &ExecutionStatus::Succeeded);
+    assert_eq!(
+        execution.result(),
+        Some(r#"{"order":"s-1","charge":"ch_4200_1"}"#)
+    );
+    second.shutdown().await;
+}
+
+#[tokio::test]
 async fn control_calls_and_bad_requests_answer_like_the_api() {
     let server = serve(vec![demo("orders")]).await;
     let client = client(&server);
