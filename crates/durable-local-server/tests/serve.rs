@@ -461,6 +461,19 @@ async fn control_calls_and_bad_requests_answer_like_the_api() {
         "ops"
     );
 
+    // The viewer: an index of executions, and a picture of each.
+    let index = raw(&server, "GET", "/", "").await;
+    assert_eq!(index.status, 200);
+    assert!(index.body.contains(&encode(&arn)), "{}", index.body);
+    let page = raw(&server, "GET", &format!("/executions/{}", encode(&arn)), "").await;
+    assert_eq!(page.status, 200);
+    assert!(page.headers["content-type"].starts_with("text/html"));
+    assert!(page.body.contains(r#"id="timeline-data""#));
+    assert!(
+        page.body.contains(r#""label":"settle""#),
+        "the wait has a lane"
+    );
+
     // A stale checkpoint token is refused with the service's message.
     let stale = raw(
         &server,
