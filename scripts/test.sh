@@ -56,7 +56,7 @@ SKIP_CONFORMANCE=${SKIP_CONFORMANCE:-0}
 SKIP_FUZZ=${SKIP_FUZZ:-0}
 SKIP_PACKAGE=${SKIP_PACKAGE:-0}
 # The crates users depend on, dependencies first; stage 6 packages them.
-PUBLISHED=(durable-proto durable-service durable-tokio durable-blocking durable-local)
+PUBLISHED=(durable-proto durable-service durable-tokio durable-blocking durable-local durable-otel)
 
 NAMES=() STATUSES=() TIMES=()
 TOTAL=10

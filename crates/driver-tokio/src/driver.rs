@@ -34,7 +34,17 @@ pub struct Options {
     pub lambda_context: Option<lambda_runtime::Context>,
     /// The instrumentation plugins, in the order they are called.
     pub plugins: Plugins,
+    /// When the invocation's time runs out; under the Lambda runtime, its context's deadline
+    /// when unset. A margin before it, the invocation flushes what it queued and ends (see
+    /// `Execution::handle_deadline`).
+    pub deadline: Option<std::time::SystemTime>,
+    /// How long before the deadline the invocation ends (default 500 ms, at most half the
+    /// time left when the invocation starts).
+    pub deadline_margin: Option<std::time::Duration>,
 }
+
+/// The margin before the deadline when none is set.
+const DEFAULT_DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Options {
     /// Installs an instrumentation plugin (after those installed already).
@@ -76,6 +86,7 @@ where
     Fut: Future<Output = Result<O, Err>> + Send + 'static,
     C: CheckpointClient + ?Sized,
 {
+    let deadline = deadline_of(&options);
     let mut config = options.execution;
     if options.seed.is_some() {
         config.seed = options.seed;
@@ -86,7 +97,7 @@ where
     // If this future is dropped before the outcome (a caller's timeout), user code that
     // outlives it (a blocking handler's thread) must not run or record anything more.
     let _abandon = AbandonOnDrop(shared.clone());
-    let outcome = drive(shared.clone(), client, handler)
+    let outcome = drive(shared.clone(), client, handler, deadline)
         .instrument(span)
         .await;
     if !shared.plugins.is_empty() {
@@ -97,6 +108,24 @@ where
             .call("invocation-end", |p| p.on_invocation_end(&info, end));
     }
     outcome
+}
+
+/// When, on tokio's clock, the invocation must start ending: the deadline (set, or the
+/// Lambda context's) minus the margin.
+fn deadline_of(options: &Options) -> Option<tokio::time::Instant> {
+    let deadline = options.deadline.or_else(|| {
+        let ms = options.lambda_context.as_ref()?.deadline;
+        Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+    })?;
+    let remaining = deadline
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    // A margin larger than half the time left would leave user code no time at all.
+    let margin = options
+        .deadline_margin
+        .unwrap_or(DEFAULT_DEADLINE_MARGIN)
+        .min(remaining / 2);
+    Some(tokio::time::Instant::now() + (remaining - margin))
 }
 
 /// What the invocation hooks receive.
@@ -115,6 +144,7 @@ async fn drive<E, O, Err, F, Fut, C>(
     shared: Arc<Shared>,
     client: Arc<C>,
     handler: F,
+    deadline: Option<tokio::time::Instant>,
 ) -> InvocationOutcome
 where
     E: DeserializeOwned + Send + 'static,
@@ -127,7 +157,20 @@ where
     let mut handler = Some(handler);
     let mut user: Option<UserFuture> = None;
     let mut request: Option<AbortOnDrop> = None;
+    let mut deadline = deadline.map(|at| Box::pin(tokio::time::sleep_until(at)));
+    let mut deadline_hit = false;
     loop {
+        if deadline_hit {
+            let mut guard = shared.lock();
+            // Applied once the state is loaded (the engine ignores it before).
+            if guard.exec.is_ready() {
+                tracing::warn!("the invocation's deadline is near; flushing and ending it");
+                guard.exec.handle_deadline();
+                deadline_hit = false;
+            } else if guard.exec.is_closing() {
+                deadline_hit = false;
+            }
+        }
         let mut dropped: Option<UserFuture> = None;
         {
             let mut guard = shared.lock();
@@ -178,6 +221,10 @@ where
                 apply_reply(&shared, reply);
             }
             () = shared.changed.notified() => {}
+            () = async { deadline.as_mut().expect("guarded").await }, if deadline.is_some() => {
+                deadline = None;
+                deadline_hit = true;
+            }
         }
         if user.is_some() {
             // The user future was polled first and is pending: if no step body is running

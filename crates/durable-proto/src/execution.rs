@@ -329,6 +329,37 @@ impl Execution {
         self.phase = Phase::Suspending;
     }
 
+    /// The invocation's time is about to run out (the driver's deadline minus a margin).
+    ///
+    /// From now on no operation begins and no outcome is recorded; every update queued so
+    /// far is still flushed, so a step that finished is never run again because its SUCCEED
+    /// was lost with the process. The invocation then ends: PENDING when something waits on
+    /// the service, else an invocation failure (`InvocationDeadline`), so that Lambda invokes
+    /// the function again to continue from what was recorded — instead of the process being
+    /// killed half way through a checkpoint.
+    pub fn handle_deadline(&mut self) {
+        if !matches!(self.phase, Phase::Running) {
+            return;
+        }
+        if self.table.blocked() > 0 {
+            self.phase = Phase::Suspending;
+            return;
+        }
+        self.emit(Event::InvocationEnding {
+            ending: Ending::InvocationFailed,
+        });
+        self.phase = Phase::Finishing {
+            outcome: InvocationOutcome::Failure(InvocationFailure {
+                error_type: "InvocationDeadline".to_owned(),
+                message: "the invocation's deadline is near: the recorded work was flushed and \
+                          the invocation ends so that Lambda invokes the function again to \
+                          continue"
+                    .to_owned(),
+            }),
+            flush: true,
+        };
+    }
+
     /// The user's handler returned: `Ok` with its serialized result, or `Err` with its error.
     ///
     /// Ignored once the outcome is already decided (for example after a fatal error that

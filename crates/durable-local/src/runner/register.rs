@@ -33,9 +33,10 @@ impl LocalRunner {
     {
         let handler = Arc::new(handler);
         let options = self.handler_options();
+        let timeout = self.settings.invocation_timeout;
         let invoker: Invoker = Arc::new(move |input, client| {
             let handler = handler.clone();
-            let options = options.clone();
+            let options = with_deadline(options.clone(), timeout);
             Box::pin(durable_tokio::handle(
                 input,
                 client,
@@ -93,19 +94,30 @@ impl LocalRunner {
     {
         let handler = Arc::new(handler);
         let options = self.handler_options();
+        let timeout = self.settings.invocation_timeout;
         let invoker: Invoker = Arc::new(move |input, client| {
             let handler = handler.clone();
+            let options = with_deadline(options.clone(), timeout);
             // On the runner's runtime, so that a crash or timeout that drops the invocation
             // also tells its engine: the handler's thread, which cannot be killed, gets an
             // error from its next operation before any step body runs.
             Box::pin(durable_blocking::handle_async(
                 input,
                 client,
-                options.clone(),
+                options,
                 move |event: E, ctx: &durable_blocking::DurableContext| handler(event, ctx),
             ))
         });
         self.functions.insert(function_name.to_owned(), invoker);
         self
     }
+}
+
+/// The options of one invocation: its deadline is the runner's invocation timeout from now,
+/// as Lambda's context carries the function timeout.
+fn with_deadline(mut options: Options, timeout: Option<std::time::Duration>) -> Options {
+    if let Some(t) = timeout {
+        options.deadline = Some(std::time::SystemTime::now() + t);
+    }
+    options
 }
