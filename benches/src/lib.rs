@@ -8,6 +8,7 @@
 
 pub mod evidence;
 pub mod fake_service;
+pub mod map;
 pub mod runtime_api;
 
 use std::fmt::Write as _;

@@ -62,3 +62,41 @@ fn map_emulation_runs_every_item() {
     let run = rt.block_on(live(w, Duration::ZERO));
     assert_eq!(run.updates, 100, "{run:?}");
 }
+
+#[test]
+fn a_map_records_four_updates_per_item_and_shares_calls() {
+    let rt = runtime();
+    let run = rt.block_on(durable_bench::map::live_map(
+        100,
+        10,
+        Duration::from_millis(1),
+        Duration::from_millis(50),
+    ));
+    // Per item: its CONTEXT's START and SUCCEED, its step's START and SUCCEED; plus the map's
+    // own START and SUCCEED.
+    assert_eq!(run.updates, 4 * 100 + 2, "{run:?}");
+    // Items finish while a call is in flight; the next call carries all of them.
+    assert!(run.calls <= 10, "{run:?}");
+}
+
+#[test]
+fn a_finished_map_replays_from_its_items_without_a_call() {
+    let items = 8_000;
+    let bytes = durable_bench::map::finished_map_envelope(items);
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    // The result did not fit on the map's record: the items are in the envelope to rebuild
+    // it from.
+    assert!(
+        text.contains("\"ReplayChildren\":true"),
+        "no ReplayChildren"
+    );
+    assert_eq!(
+        text.matches("\"SubType\":\"MapIteration\"").count(),
+        items as usize
+    );
+    let rt = runtime();
+    assert_eq!(
+        rt.block_on(durable_bench::map::replay_finished_map(&bytes, items)),
+        triangle(items)
+    );
+}

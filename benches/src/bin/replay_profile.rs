@@ -7,11 +7,17 @@
 //! Modes: `floor`, `boxed`, `floor_map`, `floor_index`, `tokio`, `blocking`, `envelope`.
 //! `envelope` only builds the bytes: subtract its count from the others. `boxed` parses
 //! the evidence layout of `durable_bench::evidence` (smaller records) instead of the SDK's.
+//!
+//! Map modes, on the envelope of a finished map of N items
+//! (`durable_bench::map::finished_map_envelope`, produced by running the map on the service
+//! model): `map_envelope` (building it only: subtract it), `map_floor` (its typed parse),
+//! `map` (its replay with the async driver).
 
 use std::collections::HashMap;
 use std::hint::black_box;
 
 use durable_bench::evidence::BoxedInput;
+use durable_bench::map::{finished_map_envelope, replay_finished_map};
 use durable_bench::{envelope, replay_blocking, replay_tokio, runtime, triangle, STEP_NAME};
 use durable_proto::{InvocationInput, Operation};
 
@@ -21,7 +27,11 @@ fn main() {
     let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let repeat: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
     let rt = runtime();
-    let bytes = envelope(n, STEP_NAME);
+    let bytes = if mode.starts_with("map") {
+        finished_map_envelope(n)
+    } else {
+        envelope(n, STEP_NAME)
+    };
     for _ in 0..repeat {
         once(&rt, &mode, &bytes, n);
     }
@@ -29,8 +39,8 @@ fn main() {
 
 fn once(rt: &tokio::runtime::Runtime, mode: &str, bytes: &[u8], n: u64) {
     match mode {
-        "envelope" => {}
-        "floor" => drop(black_box(
+        "envelope" | "map_envelope" => {}
+        "floor" | "map_floor" => drop(black_box(
             serde_json::from_slice::<InvocationInput>(black_box(bytes)).expect("ok"),
         )),
         "boxed" => drop(black_box(
@@ -60,6 +70,7 @@ fn once(rt: &tokio::runtime::Runtime, mode: &str, bytes: &[u8], n: u64) {
         }
         "tokio" => assert_eq!(rt.block_on(replay_tokio(bytes, n)), triangle(n)),
         "blocking" => assert_eq!(replay_blocking(bytes, n), triangle(n)),
+        "map" => assert_eq!(rt.block_on(replay_finished_map(bytes, n)), triangle(n)),
         other => panic!("unknown mode {other}; see the module docs"),
     }
 }
