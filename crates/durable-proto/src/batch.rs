@@ -23,9 +23,9 @@ use crate::context::ContextStart;
 use crate::error::ExecutionError;
 use crate::execution::Execution;
 use crate::journal::ContextRef;
-use crate::operation::{OperationHandle, OperationState};
+use crate::operation::OperationHandle;
 use crate::step::{OperationResult, StepOutcome, SERIALIZATION_ERROR_TYPE};
-use crate::wire::{ContextOptions, ErrorObject, OperationAction, OperationStatus, OperationType};
+use crate::wire::{ErrorObject, OperationType};
 
 /// Which batch operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -681,7 +681,7 @@ impl Execution {
         let summary = summary(&b.statuses, reason);
         self.batches[batch.0 as usize].recorded = true;
         self.abandon_batch(batch);
-        self.record_batch(op, outcome, summary)
+        self.end_context(op, outcome, summary)
     }
 
     /// Abandons the items of `batch` still running: nothing more begins in their contexts
@@ -705,62 +705,6 @@ impl Execution {
                 self.release(item_op);
             }
         }
-    }
-
-    fn record_batch(
-        &mut self,
-        op: OperationHandle,
-        outcome: StepOutcome,
-        summary: String,
-    ) -> Result<OperationResult, ExecutionError> {
-        let slot = self.slot(op)?;
-        if slot.state != OperationState::AwaitingChildren {
-            return Err(ExecutionError::Misuse {
-                what: "a batch result was reported for a batch that is not running",
-            });
-        }
-        self.ensure_running()?;
-        let already = self
-            .journal
-            .get(&slot.identity.id)
-            .is_some_and(|r| r.status.is_terminal());
-        let limit = self.config.max_operation_payload_bytes;
-        let (update, result, status) = match outcome {
-            StepOutcome::Value(payload) => {
-                let mut update = slot.identity.update(OperationAction::Succeed);
-                if payload.len() > limit {
-                    update.payload = Some(summary);
-                    update.context_options = Some(ContextOptions {
-                        replay_children: Some(true),
-                    });
-                } else {
-                    update.payload = Some(payload.clone());
-                }
-                (update, Ok(Some(payload)), OperationStatus::Succeeded)
-            }
-            other => {
-                let error = match other {
-                    StepOutcome::Unserializable(message) => ErrorObject::new(
-                        SERIALIZATION_ERROR_TYPE,
-                        format!(
-                            "the result of {} could not be serialized: {message}",
-                            slot.identity.label()
-                        ),
-                    ),
-                    StepOutcome::Error(error) => error,
-                    StepOutcome::Value(_) => unreachable!("matched above"),
-                };
-                let error = crate::size::fit_error(error, limit);
-                let mut update = slot.identity.update(OperationAction::Fail);
-                update.error = Some(error.clone());
-                (update, Err(error), OperationStatus::Failed)
-            }
-        };
-        if !already {
-            self.outbox.push(update);
-        }
-        self.finish(op, status);
-        Ok(result)
     }
 
     fn batch(&self, batch: BatchRef) -> Result<&BatchState, ExecutionError> {

@@ -139,6 +139,17 @@ impl Execution {
         op: OperationHandle,
         outcome: StepOutcome,
     ) -> Result<OperationResult, ExecutionError> {
+        self.end_context(op, outcome, String::new())
+    }
+
+    /// Records how CONTEXT operation `op` (a child context, a map, a parallel) ended; a value
+    /// above the per-operation limit is recorded as `oversized` with `ReplayChildren`.
+    pub(crate) fn end_context(
+        &mut self,
+        op: OperationHandle,
+        outcome: StepOutcome,
+        oversized: String,
+    ) -> Result<OperationResult, ExecutionError> {
         let slot = self.slot(op)?;
         if slot.state != OperationState::AwaitingChildren {
             return Err(ExecutionError::Misuse {
@@ -159,7 +170,7 @@ impl Execution {
             StepOutcome::Value(payload) => {
                 let mut update = slot.identity.update(OperationAction::Succeed);
                 if payload.len() > limit {
-                    update.payload = Some(String::new());
+                    update.payload = Some(oversized);
                     update.context_options = Some(ContextOptions {
                         replay_children: Some(true),
                     });
@@ -177,9 +188,7 @@ impl Execution {
             StepOutcome::Unserializable(message) => {
                 let error = ErrorObject::new(
                     SERIALIZATION_ERROR_TYPE,
-                    format!(
-                        "the result of child context {label} could not be serialized: {message}"
-                    ),
+                    format!("the result of context {label} could not be serialized: {message}"),
                 );
                 let mut update = slot.identity.update(OperationAction::Fail);
                 update.error = Some(error.clone());
