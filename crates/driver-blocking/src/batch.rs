@@ -361,18 +361,19 @@ where
                         Err(DurableError::ChildContextFailed(failure)) => failure,
                         other => return other.map_err(StepError::from),
                     };
-                    let mut rng = outer.random().map_err(StepError::from)?;
-                    match strategy.decide(failure.error(), attempt, &mut rng) {
-                        durable_tokio::RetryDecision::Retry { delay } => {
-                            let delay = delay.max(std::time::Duration::from_secs(1));
+                    match durable_tokio::front::block_retry_delay(
+                        outer.inner(),
+                        &*strategy,
+                        failure,
+                        attempt,
+                    )? {
+                        Ok(delay) => {
                             outer
                                 .wait(&format!("retry {attempt} delay"), delay)
                                 .map_err(StepError::from)?;
                             attempt += 1;
                         }
-                        _ => {
-                            return Err(StepError::from(DurableError::ChildContextFailed(failure)))
-                        }
+                        Err(last) => return Err(last),
                     }
                 }
             },

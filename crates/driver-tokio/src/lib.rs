@@ -64,6 +64,7 @@ pub mod front {
     pub use crate::ops::batch::{BatchCall, BatchSerdes, ItemEntered};
     pub use crate::ops::callback::{wait_for_callback_names, CallbackCall, CallbackConfig};
     pub use crate::ops::child::ChildCall;
+    pub use crate::ops::combinators::block_retry_delay;
     pub use crate::ops::condition::{ConditionCall, ConditionConfig, Entered as ConditionEntered};
     pub use crate::ops::invoke::{InvokeCall, InvokeConfig};
     pub use crate::ops::map::default_batch_serdes;

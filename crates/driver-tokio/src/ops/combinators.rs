@@ -308,19 +308,15 @@ where
                         Err(DurableError::ChildContextFailed(failure)) => failure,
                         other => return other.map_err(StepError::from),
                     };
-                    let mut rng = outer.random().map_err(StepError::from)?;
-                    match strategy.decide(failure.error(), attempt, &mut rng) {
-                        durable_proto::RetryDecision::Retry { delay } => {
-                            let delay = delay.max(Duration::from_secs(1));
+                    match block_retry_delay(&outer, &*strategy, failure, attempt)? {
+                        Ok(delay) => {
                             outer
                                 .wait(&format!("retry {attempt} delay"), delay)
                                 .await
                                 .map_err(StepError::from)?;
                             attempt += 1;
                         }
-                        _ => {
-                            return Err(StepError::from(DurableError::ChildContextFailed(failure)))
-                        }
+                        Err(last) => return Err(last),
                     }
                 }
             },
@@ -328,6 +324,23 @@ where
         .sub_type(WITH_RETRY_SUB_TYPE);
         outer.into_future()
     }
+}
+
+/// What follows failed attempt `attempt` of a block retry, as `strategy` decides (with the
+/// context's deterministic RNG, so a replay decides alike): `Ok(delay)` to wait durably and
+/// try again, `Err(last)` to end the block with the attempt's failure. Both front ends use it.
+#[doc(hidden)]
+pub fn block_retry_delay(
+    outer: &DurableContext,
+    strategy: &dyn durable_proto::RetryStrategy,
+    failure: crate::OperationFailure,
+    attempt: u32,
+) -> Result<Result<Duration, StepError>, StepError> {
+    let mut rng = outer.random().map_err(StepError::from)?;
+    Ok(match strategy.decide(failure.error(), attempt, &mut rng) {
+        durable_proto::RetryDecision::Retry { delay } => Ok(delay.max(Duration::from_secs(1))),
+        _ => Err(StepError::from(DurableError::ChildContextFailed(failure))),
+    })
 }
 
 /// The configuration of a decision step: JSON, never retried (its body cannot fail).
