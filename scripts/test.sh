@@ -19,9 +19,12 @@
 #   7. template scripts/template.sh check: templates/durable-function generated into a temp
 #              dir with its placeholders filled, pointed at this workspace, its tests run
 #   8. e2e     cargo test --workspace --tests -- --ignored --test-threads=1
-#   9. conformance  scripts/conformance.sh: the public conformance suites (step, wait) against
-#                   both drivers' bootstrap binaries; about a minute (the drivers run in parallel)
-#  10. fuzz    scripts/fuzz.sh $FUZZ_SECONDS (default 15): every cargo-fuzz target briefly, on
+#   9. conformance  scripts/conformance.sh: all ten public conformance suites against both
+#                   drivers' bootstrap binaries; about six minutes (the drivers run in parallel)
+#  10. serve   scripts/conformance-serve.sh $SERVE_SUITES: the same harness with the project's
+#              own `durable-local serve` standing in for AWS's emulator (async driver, virtual
+#              time; default suites step wait map parallel wait_for_condition)
+#  11. fuzz    scripts/fuzz.sh $FUZZ_SECONDS (default 15): every cargo-fuzz target briefly, on
 #              the committed corpus (which holds the reproducers of past findings)
 #
 # Convention: in this workspace `#[ignore]` marks end-to-end tests that need the emulator
@@ -31,9 +34,9 @@
 # Every stage runs even if an earlier one failed (so one run shows everything); the exit
 # status is non-zero if any stage failed. Environment:
 #   FAIL_FAST=1        stop at the first failing stage
-#   SKIP_E2E=1         skip stages 1, 8 and 9 (no Python needed)
-#   SKIP_CONFORMANCE=1 skip stage 9
-#   SKIP_FUZZ=1        skip stage 10; FUZZ_SECONDS per fuzz target (default 15)
+#   SKIP_E2E=1         skip stages 1, 8, 9 and 10 (no Python needed)
+#   SKIP_CONFORMANCE=1 skip stages 9 and 10
+#   SKIP_FUZZ=1        skip stage 11; FUZZ_SECONDS per fuzz target (default 15)
 #   SKIP_PACKAGE=1     skip stages 5-7 (docs, package, template)
 #   CARGO_BUILD_JOBS   default 2 (sized for the 2-core CI machine); RUST_TEST_THREADS default 2
 #   CARGO_INCREMENTAL  default 0 when CI=true (disk: see the [profile.dev] note in Cargo.toml)
@@ -59,7 +62,7 @@ SKIP_PACKAGE=${SKIP_PACKAGE:-0}
 PUBLISHED=(durable-proto durable-service durable-tokio durable-blocking durable-local durable-otel)
 
 NAMES=() STATUSES=() TIMES=()
-TOTAL=10
+TOTAL=11
 N=0
 FAILED=0
 
@@ -97,7 +100,7 @@ skip() {  # skip NAME REASON
 
 # Sums cargo's "test result: ok. 3 passed; 1 failed; 2 ignored; ..." lines of the test stages
 # (test, template, e2e),
-# plus the conformance stage's final "N passed, M failed" (requirements x drivers).
+# plus the conformance and serve stages' final "N passed, M failed" (requirements x drivers).
 count_tests() {
   local f files=()
   for f in "$LOG_DIR/test.log" "$LOG_DIR/template.log" "$LOG_DIR/e2e.log"; do
@@ -106,8 +109,9 @@ count_tests() {
   {
     [[ ${#files[@]} -gt 0 ]] \
       && sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "${files[@]}"
-    [[ -f $LOG_DIR/conformance.log ]] \
-      && sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$LOG_DIR/conformance.log" | tail -1
+    for f in "$LOG_DIR/conformance.log" "$LOG_DIR/serve.log"; do
+      [[ -f $f ]] && sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$f" | tail -1
+    done
   } | awk '{p += $1; f += $2} END {print p + 0, f + 0}'
 }
 
@@ -123,7 +127,7 @@ summary() {
 }
 
 # Only the stages' own logs are summed: start from clean ones.
-rm -f "$LOG_DIR"/{setup,fmt,clippy,test,docs,package,template,e2e,conformance,fuzz}.log
+rm -f "$LOG_DIR"/{setup,fmt,clippy,test,docs,package,template,e2e,conformance,serve,fuzz}.log
 
 if [[ $SKIP_E2E == 1 ]]; then
   skip setup "SKIP_E2E=1"
@@ -156,6 +160,14 @@ elif [[ ${STATUSES[0]} != ok ]]; then
   skip conformance "emulator setup failed"
 else
   stage conformance scripts/conformance.sh
+fi
+if [[ $SKIP_E2E == 1 || $SKIP_CONFORMANCE == 1 ]]; then
+  skip serve "SKIP_E2E=1 or SKIP_CONFORMANCE=1"
+elif [[ ${STATUSES[0]} != ok ]]; then
+  skip serve "emulator setup failed"
+else
+  # shellcheck disable=SC2086 # the suites are words
+  stage serve scripts/conformance-serve.sh ${SERVE_SUITES:-step wait map parallel wait_for_condition}
 fi
 if [[ $SKIP_FUZZ == 1 ]]; then
   skip fuzz "SKIP_FUZZ=1"

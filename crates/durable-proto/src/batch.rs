@@ -649,6 +649,14 @@ impl Execution {
         crate::ids::operation_id(batch_id, index + 1)
     }
 
+    /// Whether `batch` is being rebuilt from its items (its result was recorded as a summary
+    /// with `ReplayChildren`): its result is final, and nothing is recorded for it again.
+    pub fn is_batch_rebuild(&self, batch: BatchRef) -> bool {
+        self.batches
+            .get(batch.0 as usize)
+            .is_some_and(|b| b.forced.is_some())
+    }
+
     /// The running counts.
     pub fn batch_counts(&self, batch: BatchRef) -> BatchCounts {
         self.batches

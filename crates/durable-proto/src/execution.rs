@@ -192,6 +192,11 @@ impl Execution {
         execution
     }
 
+    /// The limits this engine runs with.
+    pub fn config(&self) -> &ExecutionConfig {
+        &self.config
+    }
+
     /// The durable execution ARN.
     pub fn arn(&self) -> &str {
         &self.arn

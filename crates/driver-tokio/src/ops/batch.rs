@@ -252,18 +252,32 @@ impl<T> BatchCall<T> {
             items.push(BatchItem { index, result });
         }
         let result = BatchResult::new(items, reason);
-        let outcome = value_outcome(&*self.serdes.batch, &result);
+        let (rebuild, limit) = {
+            let g = self.shared.lock();
+            (
+                g.exec.is_batch_rebuild(batch),
+                g.exec.config().max_operation_payload_bytes,
+            )
+        };
+        // A rebuild records nothing: there is nothing to serialize.
+        let outcome = if rebuild {
+            StepOutcome::Value(String::new())
+        } else {
+            value_outcome(&*self.serdes.batch, &result)
+        };
+        let oversized = matches!(&outcome, StepOutcome::Value(p) if p.len() > limit);
         let recorded = self.shared.lock().exec.handle_batch_outcome(batch, outcome);
         self.shared.changed.notify_one();
         // Parked item threads of a blocking front end see their items abandoned.
         self.shared.acked.send_modify(|n| *n += 1);
-        decode(
-            &self.shared,
-            op,
-            &*self.serdes.batch,
-            recorded.map_err(refusal)?,
-            None,
-        )
+        let recorded = recorded.map_err(refusal)?;
+        if recorded.is_ok() && (rebuild || oversized) {
+            // A result above the per-operation limit is never read back from a record (it is
+            // rebuilt from the items), so neither its first run nor a rebuild round-trips it
+            // through the batch serializer: both hand back the items as read from theirs.
+            return Ok(result);
+        }
+        decode(&self.shared, op, &*self.serdes.batch, recorded, None)
     }
 
     /// One item's result: its value read back through the item serializer (so a first run
