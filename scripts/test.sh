@@ -5,7 +5,9 @@
 #
 # Stages, in order (each prints a header; a summary and a final "N passed, M failed" line of
 # test counts come last):
-#   1. setup   scripts/emulator.sh setup: the pinned emulator venv (PyPI; idempotent, seconds)
+#   1. setup   scripts/emulator.sh setup: the pinned emulator venv (PyPI; idempotent, seconds),
+#              and scripts/browser.sh: Debian's chromium for the HTML timeline's browser test,
+#              installed when missing and the machine allows (it says so when it cannot)
 #   2. fmt     cargo fmt --all -- --check
 #   3. clippy  cargo clippy --workspace --all-targets -- -D warnings
 #   4. test    cargo test --workspace                         (unit, integration and doc tests)
@@ -132,7 +134,7 @@ rm -f "$LOG_DIR"/{setup,fmt,clippy,test,docs,package,template,e2e,conformance,se
 if [[ $SKIP_E2E == 1 ]]; then
   skip setup "SKIP_E2E=1"
 else
-  stage setup scripts/emulator.sh setup
+  stage setup bash -c 'scripts/emulator.sh setup && scripts/browser.sh'
 fi
 stage fmt cargo fmt --all -- --check
 stage clippy cargo clippy --workspace --all-targets -- -D warnings
