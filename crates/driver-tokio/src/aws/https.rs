@@ -269,9 +269,15 @@ mod tests {
         );
         let broken = b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n";
         let err = check_bundle(broken).unwrap_err();
-        assert!(err.starts_with("certificate 1 is not valid base64"), "{err}");
+        assert!(
+            err.starts_with("certificate 1 is not valid base64"),
+            "{err}"
+        );
         let key = b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
-        assert_eq!(check_bundle(key).unwrap_err(), "block 1 is not a CERTIFICATE");
+        assert_eq!(
+            check_bundle(key).unwrap_err(),
+            "block 1 is not a CERTIFICATE"
+        );
         let open = b"-----BEGIN CERTIFICATE-----\nAAAA\n";
         assert_eq!(
             check_bundle(open).unwrap_err(),
