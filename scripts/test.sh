@@ -30,7 +30,7 @@
 #              the committed corpus (which holds the reproducers of past findings)
 #
 # Convention: in this workspace `#[ignore]` marks end-to-end tests that need the emulator
-# (e.g. `#[ignore = "e2e: needs the emulator venv (scripts/test.sh runs it)"]`); stage 5 runs
+# (e.g. `#[ignore = "e2e: needs the emulator venv (scripts/test.sh runs it)"]`); stage 8 runs
 # exactly those, one at a time. `--tests` keeps ```ignore doc examples out of it.
 #
 # Every stage runs even if an earlier one failed (so one run shows everything); the exit
