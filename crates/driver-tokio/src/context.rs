@@ -345,8 +345,8 @@ impl DurableContext {
     /// system, then await the callback for the result it sends with
     /// `SendDurableExecutionCallbackSuccess` (deserialized as `T`; JSON by default). A
     /// failure it sends, the overall timeout and the heartbeat timeout are
-    /// [`DurableError::CallbackFailed`], [`CallbackTimedOut`](DurableError::CallbackTimedOut)
-    /// and [`CallbackHeartbeatTimedOut`](DurableError::CallbackHeartbeatTimedOut).
+    /// [`DurableError::CallbackFailed`](crate::DurableError::CallbackFailed), [`CallbackTimedOut`](crate::DurableError::CallbackTimedOut)
+    /// and [`CallbackHeartbeatTimedOut`](crate::DurableError::CallbackHeartbeatTimedOut).
     ///
     /// Creating costs one round trip (the service issues the id); waiting for the result
     /// suspends the invocation until the callback completes.
@@ -380,7 +380,7 @@ impl DurableContext {
     /// `submitter` as a step with the callback id (hand the id to the system there; the
     /// step's retry strategy is set with `.retry(..)`), and returns what the system sends.
     /// Errors are those of [`create_callback`](Self::create_callback); a submitter that
-    /// fails for good ends it as [`DurableError::CallbackFailed`] with the submitter's
+    /// fails for good ends it as [`DurableError::CallbackFailed`](crate::DurableError::CallbackFailed) with the submitter's
     /// error (its type says which failed).
     ///
     /// ```no_run
@@ -413,8 +413,8 @@ impl DurableContext {
     /// a qualified name (a version or alias, e.g. `orders:live`), as the service requires —
     /// and the invocation suspends until it ends. On replay a finished invoke returns its
     /// recorded result without invoking again. A target that failed, timed out or was
-    /// stopped is [`DurableError::InvokeFailed`], [`InvokeTimedOut`](DurableError::InvokeTimedOut)
-    /// or [`InvokeStopped`](DurableError::InvokeStopped).
+    /// stopped is [`DurableError::InvokeFailed`](crate::DurableError::InvokeFailed), [`InvokeTimedOut`](crate::DurableError::InvokeTimedOut)
+    /// or [`InvokeStopped`](crate::DurableError::InvokeStopped).
     ///
     /// ```no_run
     /// # async fn demo(ctx: durable_tokio::DurableContext) -> Result<(), durable_tokio::DurableError> {
@@ -484,8 +484,8 @@ impl DurableContext {
     /// each check whether to stop or check again later. Between checks the invocation
     /// suspends; the state is checkpointed after each check, so the next check, in a later
     /// invocation, starts from it. A check that fails ends the wait with
-    /// [`DurableError::ConditionFailed`] (no retry); running out of attempts with
-    /// [`DurableError::ConditionAttemptsExhausted`].
+    /// [`DurableError::ConditionFailed`](crate::DurableError::ConditionFailed) (no retry); running out of attempts with
+    /// [`DurableError::ConditionAttemptsExhausted`](crate::DurableError::ConditionAttemptsExhausted).
     ///
     /// ```no_run
     /// # async fn job_status(_id: &str) -> Result<String, std::io::Error> { Ok("DONE".into()) }

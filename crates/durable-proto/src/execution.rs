@@ -87,7 +87,7 @@ enum InFlight {
 /// The sans-IO engine for one invocation of a durable function.
 ///
 /// The driver feeds it inputs (`handle_*`, and the user code's operation calls such as
-/// [`step`](Execution::step)) and drains its outputs (`poll_*`). After any input, call
+/// [`begin_step`](Execution::begin_step)) and drains its outputs (`poll_*`). After any input, call
 /// [`poll_request`](Execution::poll_request) and [`poll_output`](Execution::poll_output)
 /// until they return `None`. At most one service request is outstanding at a time; user
 /// code may keep calling operations while a request is in flight.
