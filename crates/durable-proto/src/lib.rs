@@ -80,6 +80,7 @@ mod batch;
 mod begin;
 mod callback;
 mod checkpoint;
+mod completion;
 mod condition;
 mod config;
 mod context;
@@ -99,16 +100,14 @@ mod wait;
 mod wire;
 
 pub use api_failure::{ApiFailure, FailureClass};
-pub use batch::{
-    BatchConfig, BatchCounts, BatchKind, BatchRef, BatchStart, CompletionConfig,
-    CompletionPredicate, CompletionReason, ItemStart, ItemStatus, Nesting,
-};
+pub use batch::{BatchConfig, BatchKind, BatchRef, BatchStart, ItemStart, ItemStatus, Nesting};
 pub use callback::{
     CallbackEnd, CallbackFailure, CallbackFailureKind, CallbackRequest, CallbackStart,
     CALLBACK_HEARTBEAT_ERROR_TYPE, CALLBACK_SUB_TYPE, CALLBACK_TIMEOUT_ERROR_TYPE,
     WAIT_FOR_CALLBACK_SUB_TYPE,
 };
 pub use checkpoint::FlushTicket;
+pub use completion::{BatchCounts, CompletionConfig, CompletionPredicate, CompletionReason};
 pub use condition::{ConditionOutcome, ConditionStart, WAIT_FOR_CONDITION_SUB_TYPE};
 pub use config::ExecutionConfig;
 pub use context::{ContextStart, CHILD_CONTEXT_SUB_TYPE};
