@@ -68,7 +68,7 @@ impl DurableContext {
             .decide(
                 name,
                 futures,
-                move |i, r: &Result<T, DurableError>, _| r.is_err().then_some(Some(i)),
+                move |i, r: &Result<T, DurableError>| r.is_err().then_some(Some(i)),
                 None,
             )
             .await?;
@@ -109,23 +109,7 @@ impl DurableContext {
         F: IntoFuture<Output = Result<T, DurableError>>,
         F::IntoFuture: Send + 'c,
     {
-        let futures = boxed(operations);
-        if futures.is_empty() {
-            return Err(nothing_to_wait_for("any"));
-        }
-        let decision = self
-            .decide(
-                name,
-                futures,
-                |i, r: &Result<T, DurableError>, _| r.is_ok().then_some(Some(i)),
-                None,
-            )
-            .await?;
-        let mut results = decision.1;
-        match decision.0 {
-            Some(i) => take(&mut results, i as usize),
-            None => take(&mut results, 0),
-        }
+        self.first("any", name, operations, Result::is_ok).await
     }
 
     /// The first operation to finish, successfully or not (its index is recorded in a step
@@ -140,30 +124,41 @@ impl DurableContext {
         F: IntoFuture<Output = Result<T, DurableError>>,
         F::IntoFuture: Send + 'c,
     {
-        let futures = boxed(operations);
-        if futures.is_empty() {
-            return Err(nothing_to_wait_for("race"));
-        }
-        let decision = self
-            .decide(
-                name,
-                futures,
-                |i, _: &Result<T, DurableError>, _| Some(Some(i)),
-                None,
-            )
-            .await?;
-        let mut results = decision.1;
-        take(&mut results, decision.0.unwrap_or(0) as usize)
+        self.first("race", name, operations, |_| true).await
     }
 
-    /// Awaits `futures` together until `decides(index, result, finished so far)` returns a
+    /// The first of `operations` whose result `wins`, by the time it finished (its index is
+    /// recorded in a step named `name`); if none wins, the result of the first one given.
+    async fn first<'c, T, F>(
+        &'c self,
+        what: &'static str,
+        name: &str,
+        operations: impl IntoIterator<Item = F>,
+        wins: impl Fn(&Result<T, DurableError>) -> bool,
+    ) -> Result<T, DurableError>
+    where
+        T: Send + 'c,
+        F: IntoFuture<Output = Result<T, DurableError>>,
+        F::IntoFuture: Send + 'c,
+    {
+        let futures = boxed(operations);
+        if futures.is_empty() {
+            return Err(nothing_to_wait_for(what));
+        }
+        let (decision, mut results) = self
+            .decide(name, futures, |i, r| wins(r).then_some(Some(i)), None)
+            .await?;
+        take(&mut results, decision.unwrap_or(0) as usize)
+    }
+
+    /// Awaits `futures` together until `decides(index, result)` returns a
     /// decision, or, once all have finished, takes `when_all`. Records the decision in a
     /// step named `name`; a replay reads it and awaits only what the decision needs.
     async fn decide<'c, T: Send + 'c>(
         &'c self,
         name: &str,
         futures: Vec<Boxed<'c, T>>,
-        decides: impl Fn(u32, &Result<T, DurableError>, usize) -> Option<Decision>,
+        decides: impl Fn(u32, &Result<T, DurableError>) -> Option<Decision>,
         when_all: Decision,
     ) -> Result<(Decision, Vec<Option<Result<T, DurableError>>>), DurableError> {
         let n = futures.len();
@@ -189,11 +184,9 @@ impl DurableContext {
             .enumerate()
             .map(|(i, f)| async move { (i, f.await) })
             .collect();
-        let mut finished = 0;
         let mut decision = when_all;
         while let Some((i, result)) = running.next().await {
-            finished += 1;
-            let d = decides(i as u32, &result, finished);
+            let d = decides(i as u32, &result);
             results[i] = Some(result);
             if let Some(d) = d {
                 decision = d;

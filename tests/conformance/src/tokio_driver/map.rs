@@ -257,17 +257,20 @@ async fn failure_then_wait(_: Value, ctx: DurableContext) -> Result<Value, Durab
     Ok(batch_summary(&batch))
 }
 
+/// The map of requirements 9-19 and 9-20, with the operation-level serializer.
+async fn op_serde_map(ctx: &DurableContext) -> Result<BatchResult<String>, DurableError> {
+    let items = vec!["x".to_owned(), "y".to_owned()];
+    ctx.map("opserde", items, |_, s: String, _| async move {
+        Ok(s.to_uppercase())
+    })
+    .serdes(OpSerde)
+    .max_concurrency(1)
+    .await
+}
+
 /// 9-19: the whole result recorded through an operation-level serializer.
 async fn operation_serdes(_: Value, ctx: DurableContext) -> Result<Vec<String>, DurableError> {
-    let items = vec!["x".to_owned(), "y".to_owned()];
-    let batch = ctx
-        .map("opserde", items, |_, s: String, _| async move {
-            Ok(s.to_uppercase())
-        })
-        .serdes(OpSerde)
-        .max_concurrency(1)
-        .await?;
-    Ok(batch.into_values())
+    Ok(op_serde_map(&ctx).await?.into_values())
 }
 
 /// 9-20: as 9-19, then a wait: the replay reads the result back through the serializer.
@@ -275,14 +278,7 @@ async fn operation_serdes_replay(
     _: Value,
     ctx: DurableContext,
 ) -> Result<Vec<String>, DurableError> {
-    let items = vec!["x".to_owned(), "y".to_owned()];
-    let batch = ctx
-        .map("opserde", items, |_, s: String, _| async move {
-            Ok(s.to_uppercase())
-        })
-        .serdes(OpSerde)
-        .max_concurrency(1)
-        .await?;
+    let batch = op_serde_map(&ctx).await?;
     ctx.wait("after", Duration::from_secs(1)).await?;
     Ok(batch.into_values())
 }
