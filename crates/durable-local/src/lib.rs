@@ -269,10 +269,10 @@ pub use durable_service::{
     ResultDetails, RetryDetails, StepEventDetails, WaitStartedDetails, WaitSucceededDetails,
 };
 pub use durable_service::{
-    ChainedInvokeEnd, ExecutionRecord, ExecutionStatus, InvocationEnd, InvocationRecord,
-    InvocationResult, LocalService, CALLBACK_HEARTBEAT_ERROR, CALLBACK_TIMEOUT_ERROR,
-    EXECUTION_TIMEOUT_ERROR, MAX_REASON_LENGTH, PENDING_WITHOUT_PENDING_OPERATIONS,
-    RESTART_ERROR_TYPE,
+    ChainedInvokeEnd, ExecutionDescription, ExecutionRecord, ExecutionStatus, InvocationEnd,
+    InvocationRecord, InvocationResult, LocalService, CALLBACK_HEARTBEAT_ERROR,
+    CALLBACK_TIMEOUT_ERROR, EXECUTION_TIMEOUT_ERROR, MAX_REASON_LENGTH,
+    PENDING_WITHOUT_PENDING_OPERATIONS, RESTART_ERROR_TYPE,
 };
 pub use error::RunnerError;
 pub use runner::{

@@ -56,10 +56,10 @@ pub use history::{
     ResultDetails, RetryDetails, StepEventDetails, WaitStartedDetails, WaitSucceededDetails,
 };
 pub use service::{
-    ChainedInvokeEnd, ExecutionRecord, ExecutionStatus, InvocationEnd, InvocationRecord,
-    InvocationResult, LocalService, CALLBACK_HEARTBEAT_ERROR, CALLBACK_TIMEOUT_ERROR,
-    EXECUTION_TIMEOUT_ERROR, MAX_REASON_LENGTH, PENDING_WITHOUT_PENDING_OPERATIONS,
-    RESTART_ERROR_TYPE,
+    ChainedInvokeEnd, ExecutionDescription, ExecutionRecord, ExecutionStatus, InvocationEnd,
+    InvocationRecord, InvocationResult, LocalService, CALLBACK_HEARTBEAT_ERROR,
+    CALLBACK_TIMEOUT_ERROR, EXECUTION_TIMEOUT_ERROR, MAX_REASON_LENGTH,
+    PENDING_WITHOUT_PENDING_OPERATIONS, RESTART_ERROR_TYPE,
 };
 pub use timeline::{format_duration, format_offset, EntryKind, Timeline, TimelineEntry};
 pub use timeline_html::timeline_html;

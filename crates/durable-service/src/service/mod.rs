@@ -14,6 +14,7 @@ mod control;
 mod invocation;
 mod pages;
 mod persist;
+mod rebuild;
 mod record;
 mod timers;
 mod validate;
@@ -29,6 +30,7 @@ pub use callbacks::ChainedInvokeEnd;
 pub use control::MAX_REASON_LENGTH;
 pub use invocation::{InvocationEnd, PENDING_WITHOUT_PENDING_OPERATIONS};
 pub use persist::RESTART_ERROR_TYPE;
+pub use rebuild::ExecutionDescription;
 pub use record::{ExecutionRecord, ExecutionStatus, InvocationRecord, InvocationResult};
 pub use timers::{CALLBACK_HEARTBEAT_ERROR, CALLBACK_TIMEOUT_ERROR, EXECUTION_TIMEOUT_ERROR};
 
