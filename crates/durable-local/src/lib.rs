@@ -254,6 +254,8 @@
 mod client;
 mod error;
 pub mod faults;
+#[cfg(feature = "remote")]
+pub mod remote;
 mod runner;
 
 pub use client::{lock_service, LocalClient, SharedService};
@@ -276,8 +278,8 @@ pub use durable_service::{
 };
 pub use error::RunnerError;
 pub use runner::{
-    CallbackResponse, LocalRunner, LocalRunnerBuilder, TestExecution, CRASH_ERROR_TYPE,
-    INVOCATION_PANIC_ERROR_TYPE, TIMEOUT_ERROR_TYPE,
+    CallbackResponse, DurableRunner, LocalRunner, LocalRunnerBuilder, TestExecution,
+    CRASH_ERROR_TYPE, INVOCATION_PANIC_ERROR_TYPE, TIMEOUT_ERROR_TYPE,
 };
 
 /// `docs/local-testing.md`, whose Rust examples are compiled and run as doctests.

@@ -48,6 +48,38 @@ pub async fn retry_twice(_: Value, ctx: DurableContext) -> Result<Value, Durable
     Ok(json!({ "succeeded_on": attempt }))
 }
 
+/// A step failing on both of its two attempts, one second apart: the execution fails with
+/// the step's `PaymentDeclined` error. Shared by the `e2e-tokio` bootstrap
+/// (`RetryExhausted`) and `tests/remote.rs`, which runs it on the local runner too.
+pub async fn retry_exhausted(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    let never: u32 = ctx
+        .step("doomed", |s| async move {
+            Err::<u32, durable_tokio::StepError>(
+                PaymentDeclined(format!("attempt {}", s.attempt())).into(),
+            )
+        })
+        .retry(every_second(2))
+        .await?;
+    Ok(json!(never))
+}
+
+/// A callback named `approval` (heartbeat timeout one minute, timeout five), whose result
+/// a step then records. Shared like [`retry_exhausted`] (`Approval`).
+pub async fn approval(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    let callback = ctx
+        .create_callback::<String>("approval")
+        .heartbeat_timeout(Duration::from_secs(60))
+        .timeout(Duration::from_secs(300))
+        .await?;
+    let decision = callback.await?;
+    let recorded: String = ctx
+        .step("record", move |_| async move {
+            Ok(format!("recorded {decision}"))
+        })
+        .await?;
+    Ok(json!(recorded))
+}
+
 /// A two-second wait, then a step. Shared like [`retry_twice`] (`WaitThenStep`).
 pub async fn wait_then_step(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
     ctx.wait("pause", Duration::from_secs(2)).await?;

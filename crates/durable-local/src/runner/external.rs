@@ -51,6 +51,18 @@ impl CallbackResponse {
         self.after = delay;
         self
     }
+
+    /// The delay set with [`after`](Self::after).
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
+    pub(crate) fn delay(&self) -> Duration {
+        self.after
+    }
+
+    /// The result (JSON text) or error the callback is completed with.
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
+    pub(crate) fn outcome(&self) -> &Result<Option<String>, ErrorObject> {
+        &self.outcome
+    }
 }
 
 /// Something the outside world does next to one execution.

@@ -1,6 +1,7 @@
 //! [`LocalRunner`]: runs registered handlers against the local service until their
 //! executions end, jumping virtual time from timer to timer.
 
+mod api;
 mod builder;
 mod control;
 mod execution;
@@ -16,6 +17,7 @@ use durable_proto::{ErrorObject, ExecutionConfig, InvocationInput, InvocationOut
 use durable_tokio::BoxFuture;
 use serde::Serialize;
 
+pub use api::DurableRunner;
 pub use builder::LocalRunnerBuilder;
 pub use execution::TestExecution;
 pub use external::CallbackResponse;

@@ -362,10 +362,13 @@ fn step_ended(op: &mut Operation, d: &StepEventDetails, at: Timestamp, failed: b
         .map_or(details.attempt.saturating_add(1), |r| r.current_attempt);
     let error = d.error.as_ref().and_then(|e| e.payload.clone());
     let result = d.result.as_ref().and_then(|r| r.payload.clone());
+    // A retry waits at least a second (the service refuses less); a zero delay, which
+    // dex-local-runner writes on a step's final failure, is no retry.
     let delay = d
         .retry_details
         .as_ref()
-        .and_then(|r| r.next_attempt_delay_seconds);
+        .and_then(|r| r.next_attempt_delay_seconds)
+        .filter(|&seconds| seconds > 0);
     // As the service applies RETRY, SUCCEED and FAIL: a retry keeps the attempt's error and
     // state, a success clears the error, a failure keeps the state of the last retry.
     match (delay, failed) {
@@ -417,4 +420,154 @@ fn operation_type_of(details: &EventDetails) -> Option<OperationType> {
         | EventDetails::ChainedInvokeStopped(_) => OperationType::ChainedInvoke,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{
+        EmptyDetails, EventError, InvocationCompletedDetails, RetryDetails, StepEventDetails,
+    };
+
+    fn event(n: u64, id: Option<&str>, at: i64, details: EventDetails) -> HistoryEvent {
+        HistoryEvent {
+            event_type: details.event_type(),
+            sub_type: id.map(|_| "Step".to_owned()),
+            event_id: n,
+            id: id.map(str::to_owned),
+            name: id.map(|_| "charge".to_owned()),
+            event_timestamp: Timestamp::from_millis(at),
+            parent_id: None,
+            details,
+        }
+    }
+
+    fn invocation(n: u64, at: i64, error: Option<ErrorObject>) -> HistoryEvent {
+        event(
+            n,
+            None,
+            at,
+            EventDetails::InvocationCompleted(InvocationCompletedDetails {
+                start_timestamp: Timestamp::from_millis(at - 5),
+                end_timestamp: Timestamp::from_millis(at),
+                request_id: format!("r{n}"),
+                error: error.map(|e| EventError {
+                    payload: Some(e),
+                    truncated: false,
+                }),
+            }),
+        )
+    }
+
+    fn failed(attempt: u32, delay: Option<u32>) -> EventDetails {
+        EventDetails::StepFailed(StepEventDetails {
+            result: None,
+            error: Some(EventError {
+                payload: Some(ErrorObject::new("Declined", format!("attempt {attempt}"))),
+                truncated: false,
+            }),
+            retry_details: Some(RetryDetails {
+                current_attempt: attempt,
+                next_attempt_delay_seconds: delay,
+            }),
+        })
+    }
+
+    fn description(status: ExecutionStatus, error: Option<ErrorObject>) -> ExecutionDescription {
+        ExecutionDescription {
+            arn: "arn:aws:lambda:us-east-1:1:function:f:live/durable-execution/n/exec-id".into(),
+            function_name: "f".into(),
+            execution_name: "n".into(),
+            status,
+            input: None,
+            result: None,
+            error,
+            start: Timestamp::from_millis(0),
+            end: Some(Timestamp::from_millis(3_000)),
+        }
+    }
+
+    #[test]
+    fn a_zero_delay_on_the_last_failure_is_no_retry_and_invocations_are_inferred() {
+        let error = ErrorObject::new("Declined", "attempt 2");
+        let events = vec![
+            event(1, Some("1"), 10, EventDetails::StepStarted(EmptyDetails {})),
+            event(2, Some("1"), 10, failed(1, Some(1))),
+            invocation(3, 20, None),
+            event(
+                4,
+                Some("1"),
+                1_020,
+                EventDetails::StepStarted(EmptyDetails {}),
+            ),
+            // dex-local-runner's shape of a final failure.
+            event(5, Some("1"), 1_020, failed(2, Some(0))),
+            invocation(6, 1_030, None),
+        ];
+        let record = ExecutionRecord::from_history(
+            description(ExecutionStatus::Failed, Some(error.clone())),
+            events,
+        );
+        // No ExecutionStarted event: the id is the ARN's last segment.
+        assert_eq!(record.execution_id(), "exec-id");
+        assert_eq!(record.operations()[0].status, OperationStatus::Failed);
+        let step = record.operation("1").unwrap();
+        assert_eq!(step.status, OperationStatus::Failed);
+        assert_eq!(step.end_timestamp, Some(Timestamp::from_millis(1_020)));
+        let details = step.step_details.as_ref().unwrap();
+        assert_eq!(details.attempt, 2);
+        assert_eq!(details.next_attempt_timestamp, None);
+        assert_eq!(details.error.as_ref().unwrap().message(), "attempt 2");
+        let results: Vec<_> = record
+            .invocations()
+            .iter()
+            .map(|i| (i.number, i.request_id.as_str(), i.result, i.error.clone()))
+            .collect();
+        assert_eq!(
+            results,
+            [
+                (1, "r3", Some(InvocationResult::Pending), None),
+                (2, "r6", Some(InvocationResult::Failed), Some(error)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_first_attempt_success_without_retry_details_counts_one_attempt() {
+        let crash = ErrorObject::new("Runtime.ExitError", "exited");
+        let events = vec![
+            invocation(1, 5, Some(crash.clone())),
+            event(2, Some("1"), 10, EventDetails::StepStarted(EmptyDetails {})),
+            event(
+                3,
+                Some("1"),
+                11,
+                EventDetails::StepSucceeded(StepEventDetails {
+                    result: crate::history::payload(Some("42")),
+                    error: None,
+                    retry_details: None,
+                }),
+            ),
+            invocation(4, 12, None),
+        ];
+        let record =
+            ExecutionRecord::from_history(description(ExecutionStatus::Succeeded, None), events);
+        let step = record.operation("1").unwrap();
+        assert_eq!(step.status, OperationStatus::Succeeded);
+        let details = step.step_details.as_ref().unwrap();
+        assert_eq!(
+            (details.attempt, details.result.as_deref()),
+            (1, Some("42"))
+        );
+        assert_eq!(
+            record.invocations()[0].result,
+            Some(InvocationResult::Errored)
+        );
+        assert_eq!(record.invocations()[0].error, Some(crash));
+        assert_eq!(
+            record.invocations()[1].result,
+            Some(InvocationResult::Succeeded)
+        );
+        assert!(record.checkpoint_token().is_none() && !record.needs_invocation());
+    }
 }

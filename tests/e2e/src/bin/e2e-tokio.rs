@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use durable_tokio::{DurableContext, DurableError, RetryPolicy};
 use e2e_scenarios::{
-    all_three, batches, echo, every_second, grouped, handler_name, retry_twice, wait_then_step,
-    PaymentDeclined,
+    all_three, approval, batches, echo, every_second, grouped, handler_name, retry_exhausted,
+    retry_twice, wait_then_step, PaymentDeclined,
 };
 use serde_json::{json, Value};
 
@@ -15,18 +15,6 @@ async fn step_ok(event: Value, ctx: DurableContext) -> Result<Value, DurableErro
         .step("greet", |_| async move { Ok(format!("hello {name}")) })
         .await?;
     Ok(json!({ "greeting": greeting }))
-}
-
-async fn retry_exhausted(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
-    let never: u32 = ctx
-        .step("doomed", |s| async move {
-            Err::<u32, durable_tokio::StepError>(
-                PaymentDeclined(format!("attempt {}", s.attempt())).into(),
-            )
-        })
-        .retry(every_second(2))
-        .await?;
-    Ok(json!(never))
 }
 
 async fn at_most_once_crash(_: Value, ctx: DurableContext) -> Result<Value, DurableError> {
@@ -84,6 +72,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         "batches" => durable_tokio::run(batches).await,
         "all_three" => durable_tokio::run(all_three).await,
         "echo" => durable_tokio::run(echo).await,
+        "approval" => durable_tokio::run(approval).await,
         "at_most_once_crash" => durable_tokio::run(at_most_once_crash).await,
         "concurrent" => durable_tokio::run(concurrent).await,
         "no_retry" => durable_tokio::run(no_retry).await,
