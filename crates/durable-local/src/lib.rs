@@ -286,3 +286,9 @@ pub use runner::{
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/local-testing.md")]
 pub struct LocalTestingGuide;
+
+/// `docs/remote-testing.md`, whose Rust examples are compiled as doctests (the ones that
+/// need a deployed function are `no_run`).
+#[cfg(all(doctest, feature = "remote"))]
+#[doc = include_str!("../../../docs/remote-testing.md")]
+pub struct RemoteTestingGuide;
