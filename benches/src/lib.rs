@@ -3,7 +3,7 @@
 //! the service with a chosen latency), the handlers under test, and timing helpers.
 //!
 //! Everything here goes through the public entry points users call:
-//! [`InvocationInput::from_slice`], [`durable_tokio::handle`], [`durable_blocking::handle`],
+//! [`Envelope::from_slice`], [`durable_tokio::handle`], [`durable_blocking::handle`],
 //! `DurableContext::step`.
 
 pub mod evidence;
@@ -18,8 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use durable_proto::{
-    ApiFailure, CheckpointResponse, ExecutionState, InvocationInput, InvocationStatus,
-    OperationUpdate,
+    ApiFailure, CheckpointResponse, Envelope, ExecutionState, InvocationStatus, OperationUpdate,
 };
 use durable_tokio::{
     BoxFuture, CheckpointClient, DurableContext, DurableError, InvocationOutcome, Options,
@@ -243,7 +242,7 @@ where
     F: FnOnce(IgnoredAny, DurableContext) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<u64, DurableError>> + Send + 'static,
 {
-    let input = InvocationInput::from_slice(bytes).expect("a valid envelope");
+    let input = Envelope::from_slice(bytes).expect("a valid envelope");
     let client = Arc::new(NoCallClient::default());
     expect_sum(durable_tokio::handle(input, client, Options::default(), handler).await)
 }
@@ -259,7 +258,7 @@ pub async fn replay_tokio(bytes: &[u8], n: u64) -> u64 {
 
 /// Replays `bytes` with the blocking driver (call from a plain thread, not inside a runtime).
 pub fn replay_blocking(bytes: &[u8], n: u64) -> u64 {
-    let input = InvocationInput::from_slice(bytes).expect("a valid envelope");
+    let input = Envelope::from_slice(bytes).expect("a valid envelope");
     let client = Arc::new(NoCallClient::default());
     let outcome = durable_blocking::handle(
         input,
@@ -345,7 +344,7 @@ pub async fn live(workload: Workload, latency: Duration) -> LiveRun {
     let service = Arc::new(FakeService::new(latency));
     let bytes = fresh_envelope();
     let start = Instant::now();
-    let input = InvocationInput::from_slice(&bytes).expect("a valid envelope");
+    let input = Envelope::from_slice(&bytes).expect("a valid envelope");
     let outcome = durable_tokio::handle(
         input,
         service.clone(),

@@ -12,8 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use durable_proto::{
-    ApiFailure, CheckpointResponse, ExecutionState, InvocationInput, InvocationStatus,
-    OperationUpdate,
+    ApiFailure, CheckpointResponse, Envelope, ExecutionState, InvocationStatus, OperationUpdate,
 };
 use durable_service::{InvocationEnd, LocalService, ServiceConfig};
 use durable_tokio::{
@@ -59,7 +58,7 @@ pub async fn live_map(items: u64, concurrency: u32, body: Duration, latency: Dur
     let service = Arc::new(FakeService::new(latency));
     let bytes = fresh_envelope();
     let start = Instant::now();
-    let input = InvocationInput::from_slice(&bytes).expect("a valid envelope");
+    let input = Envelope::from_slice(&bytes).expect("a valid envelope");
     let outcome = durable_tokio::handle(
         input,
         service.clone(),
@@ -170,7 +169,7 @@ pub fn finished_map_envelope(items: u64) -> Vec<u8> {
 /// Replays a [`finished_map_envelope`] of `items` items with the async driver: parse, run
 /// the handler to its output. Panics if the service is called or the sum is wrong.
 pub async fn replay_finished_map(bytes: &[u8], items: u64) -> u64 {
-    let input = InvocationInput::from_slice(bytes).expect("a valid envelope");
+    let input = Envelope::from_slice(bytes).expect("a valid envelope");
     let client = Arc::new(NoCallClient::default());
     expect_sum(
         durable_tokio::handle(

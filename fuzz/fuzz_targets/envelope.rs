@@ -1,6 +1,8 @@
 //! Arbitrary bytes as an invocation payload.
 //!
-//! Checks: `InvocationInput::from_slice` and `Execution::from_slice` never panic; a parsed
+//! Checks: `InvocationInput::from_slice` and `Execution::from_slice` never panic; the
+//! engine's own path (`Envelope::from_slice`) reads the same records (the last of a repeated
+//! id in the first one's place) or fails with the same error as the owned parse; a parsed
 //! envelope serializes and parses back to an equal value, and `from_value` agrees with
 //! `from_slice`; checkpoint responses and state pages parsed from the same bytes round-trip
 //! too; an engine built from a parsed envelope survives a short replay probe (a few steps and
@@ -11,9 +13,9 @@
 use std::time::Duration;
 
 use durable_proto::{
-    CallbackRequest, CheckpointResponse, ContextRef, ErrorObject, Execution, ExecutionState,
-    InvocationInput, InvokeRequest, RetryPolicy, ServiceRequest, StepOutcome, StepRequest,
-    StepSemantics, StepStart,
+    CallbackRequest, CheckpointResponse, ContextRef, Envelope, ErrorObject, Execution,
+    ExecutionState, InvocationInput, InvokeRequest, Operation, RetryPolicy, ServiceRequest,
+    StepOutcome, StepRequest, StepSemantics, StepStart,
 };
 use durable_proto_fuzz::checks::check_batch;
 use libfuzzer_sys::fuzz_target;
@@ -26,6 +28,20 @@ fuzz_target!(|data: &[u8]| {
         execution.is_ok(),
         "the two parsers disagree"
     );
+    match (&parsed, Envelope::from_slice(data)) {
+        (Ok(input), Ok(envelope)) => {
+            let mut expected = input.clone();
+            let ops = std::mem::take(&mut expected.initial_execution_state.operations);
+            expected.initial_execution_state.operations = last_of_each_id(ops);
+            assert_eq!(
+                envelope.to_input(),
+                expected,
+                "the engine's path read other records"
+            );
+        }
+        (Err(owned), Err(raw)) => assert_eq!(owned, &raw, "the two paths fail differently"),
+        (owned, raw) => panic!("the paths disagree: owned {owned:?}, engine {raw:?}"),
+    }
     if let Err(e) = &parsed {
         // Every error has a code and a message.
         assert!(e.code().starts_with("DP-E"));
@@ -52,6 +68,22 @@ fuzz_target!(|data: &[u8]| {
         probe(&mut execution);
     }
 });
+
+/// The engine keeps the last record of a repeated id, in the first one's place.
+fn last_of_each_id(operations: Vec<Operation>) -> Vec<Operation> {
+    let mut out: Vec<Operation> = Vec::new();
+    let mut at = std::collections::HashMap::new();
+    for op in operations {
+        match at.get(&op.id) {
+            Some(&i) => out[i] = op,
+            None => {
+                at.insert(op.id.clone(), out.len());
+                out.push(op);
+            }
+        }
+    }
+    out
+}
 
 /// Anything a type accepts, it writes back so that it reads the same.
 fn round_trip<T>(data: &[u8])

@@ -94,7 +94,7 @@ impl<'a> Driver<'a> {
         self.sync();
         self.pump_until("the state to load", Execution::is_ready);
         if self.outcome.is_none() {
-            assert_eq!(self.exec.input_payload(), Some(input));
+            assert_eq!(self.exec.input_payload().as_deref(), Some(input));
             self.run(program);
         }
         self.pump_until("the outcome", |_| false);

@@ -4,7 +4,7 @@
 //!
 //! `cargo run --release -p durable-bench --bin replay_profile -- <MODE> [STEPS] [REPEAT]`
 //!
-//! Modes: `floor`, `boxed`, `floor_map`, `floor_index`, `tokio`, `blocking`, `envelope`.
+//! Modes: `floor`, `value` (a `serde_json::Value` parse), `boxed`, `floor_map`, `floor_index`, `tokio`, `blocking`, `envelope`.
 //! `envelope` only builds the bytes: subtract its count from the others. `boxed` parses
 //! the evidence layout of `durable_bench::evidence` (smaller records) instead of the SDK's.
 //!
@@ -42,6 +42,9 @@ fn once(rt: &tokio::runtime::Runtime, mode: &str, bytes: &[u8], n: u64) {
         "envelope" | "map_envelope" => {}
         "floor" | "map_floor" => drop(black_box(
             serde_json::from_slice::<InvocationInput>(black_box(bytes)).expect("ok"),
+        )),
+        "value" | "map_value" => drop(black_box(
+            serde_json::from_slice::<serde_json::Value>(black_box(bytes)).expect("ok"),
         )),
         "boxed" => drop(black_box(
             serde_json::from_slice::<BoxedInput>(black_box(bytes)).expect("ok"),

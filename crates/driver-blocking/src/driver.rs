@@ -3,7 +3,7 @@
 use std::fmt::{Debug, Display};
 use std::sync::{Arc, OnceLock};
 
-use durable_proto::{ErrorObject, InvocationInput, InvocationOutcome};
+use durable_proto::{Envelope, ErrorObject, InvocationOutcome};
 use durable_tokio::front::catch_panic;
 use durable_tokio::{error_object_of, CheckpointClient, LambdaClient, Options};
 use serde::de::DeserializeOwned;
@@ -140,7 +140,7 @@ where
 /// Runs one invocation of a synchronous durable handler to its outcome, without the Lambda
 /// runtime. Blocks the calling thread; do not call it from inside an async runtime.
 pub fn handle<E, O, Err, F, C>(
-    input: InvocationInput,
+    input: impl Into<Envelope>,
     client: Arc<C>,
     options: Options,
     handler: F,
@@ -163,7 +163,7 @@ where
 /// next operation, before any step body runs, so it can neither record nor repeat a side
 /// effect.
 pub fn handle_async<E, O, Err, F, C>(
-    input: InvocationInput,
+    input: impl Into<Envelope>,
     client: Arc<C>,
     options: Options,
     handler: F,
@@ -175,5 +175,5 @@ where
     F: Fn(E, &DurableContext) -> Result<O, Err> + Send + Sync + 'static,
     C: CheckpointClient + ?Sized,
 {
-    durable_tokio::handle(input, client, options, lift(Arc::new(handler)))
+    durable_tokio::handle(input.into(), client, options, lift(Arc::new(handler)))
 }

@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use durable_proto::{
-    ApiFailure, CheckpointResponse, ErrorObject, Execution, ExecutionConfig, ExecutionState,
-    InvocationFailure, InvocationInput, InvocationOutcome, ServiceRequest,
+    ApiFailure, CheckpointResponse, Envelope, ErrorObject, Execution, ExecutionConfig,
+    ExecutionState, InvocationFailure, InvocationOutcome, ServiceRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -69,11 +69,12 @@ type UserFuture = Pin<Box<dyn Future<Output = Result<String, ErrorObject>> + Sen
 
 /// Runs one invocation of a durable handler to its outcome.
 ///
-/// This is the entry point without the Lambda runtime: give it the parsed envelope, a
+/// This is the entry point without the Lambda runtime: give it the envelope (an
+/// [`Envelope`] read from the payload's bytes, or an owned `InvocationInput`), a
 /// checkpoint client and the handler; return the outcome's output to the service (or fail
 /// the invocation on [`InvocationOutcome::Failure`]).
 pub async fn handle<E, O, Err, F, Fut, C>(
-    input: InvocationInput,
+    input: impl Into<Envelope>,
     client: Arc<C>,
     options: Options,
     handler: F,
@@ -247,7 +248,7 @@ where
     F: FnOnce(E, DurableContext) -> Fut + Send + 'static,
     Fut: Future<Output = Result<O, Err>> + Send + 'static,
 {
-    let event = parse_event::<E>(exec.input_payload());
+    let event = parse_event::<E>(exec.input_payload().as_deref());
     let ctx = DurableContext::new(shared.clone(), durable_proto::ContextRef::ROOT);
     let hooks = (!shared.plugins.is_empty()).then(|| {
         shared

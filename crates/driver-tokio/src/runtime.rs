@@ -5,7 +5,7 @@ use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::sync::Arc;
 
-use durable_proto::{InvocationInput, InvocationOutcome, InvocationOutput};
+use durable_proto::{Envelope, InvocationOutcome, InvocationOutput};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -218,13 +218,14 @@ where
         let handler = handler.clone();
         let mut options = options.clone();
         async move {
-            let input =
-                InvocationInput::from_slice(event.payload.get().as_bytes()).map_err(|e| {
-                    Diagnostic {
-                        error_type: format!("DurableInput.{}", e.code()),
-                        error_message: e.to_string(),
-                    }
-                })?;
+            // The payload's bytes become the engine's history as they are (no copy).
+            let bytes = Box::<str>::from(event.payload)
+                .into_boxed_bytes()
+                .into_vec();
+            let input = Envelope::from_vec(bytes).map_err(|e| Diagnostic {
+                error_type: format!("DurableInput.{}", e.code()),
+                error_message: e.to_string(),
+            })?;
             options.lambda_context = Some(event.context);
             let outcome = handle(input, client, options, move |e, ctx| handler(e, ctx)).await;
             outcome_to_response(outcome)

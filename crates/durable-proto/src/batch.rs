@@ -331,7 +331,7 @@ impl Execution {
             }
             let status = b.statuses[i];
             let id = crate::ids::operation_id(Some(&batch_id), i as u32 + 1);
-            let recorded = self.journal.get(&id).map(|r| r.status.is_terminal());
+            let recorded = self.journal.get(&id).map(|r| r.is_terminal());
             let b = self.batches.get_mut(batch.0 as usize)?;
             b.next += 1;
             if status != ItemStatus::NotStarted {

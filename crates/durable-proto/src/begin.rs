@@ -115,28 +115,14 @@ impl Execution {
                 return Err(e);
             }
         };
-        // The payloads are moved out of the record, not copied: nothing reads a claimed
-        // record's result or error again, and a long replay would copy every one of them.
         let record = claim
             .record
             .map_or_else(RecordView::default, |r| RecordView {
-                status: Some(r.status.clone()),
-                attempt: r.step_details.as_ref().map_or(0, |d| d.attempt),
-                result: r
-                    .step_details
-                    .as_mut()
-                    .and_then(|d| d.result.take())
-                    .or_else(|| r.context_details.as_mut().and_then(|d| d.result.take())),
-                error: r
-                    .step_details
-                    .as_mut()
-                    .and_then(|d| d.error.take())
-                    .or_else(|| r.context_details.as_mut().and_then(|d| d.error.take())),
-                replay_children: r
-                    .context_details
-                    .as_ref()
-                    .and_then(|d| d.replay_children)
-                    .unwrap_or(false),
+                status: Some(r.status().into_owned()),
+                attempt: r.attempt(),
+                result: r.result().map(std::borrow::Cow::into_owned),
+                error: r.error(),
+                replay_children: r.replay_children(),
             });
         let identity = OperationIdentity {
             id: claim.id,

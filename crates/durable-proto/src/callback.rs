@@ -6,6 +6,7 @@
 //! carries the record, possibly on a later page of the response) and for its result (the
 //! branch blocks; the invocation suspends until the service re-invokes it).
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::begin::Kind;
@@ -144,7 +145,7 @@ impl Execution {
         match self.callback_id(op) {
             Some(callback_id) => Ok(CallbackStart::Created {
                 op,
-                callback_id: callback_id.to_owned(),
+                callback_id: callback_id.into_owned(),
             }),
             None => {
                 let e = ExecutionError::MalformedRecord {
@@ -159,14 +160,9 @@ impl Execution {
     }
 
     /// The id the service issued for callback `op`, once its record is here.
-    pub fn callback_id(&self, op: OperationHandle) -> Option<&str> {
+    pub fn callback_id(&self, op: OperationHandle) -> Option<Cow<'_, str>> {
         let slot = self.table.get(op)?;
-        self.journal
-            .get(&slot.identity.id)?
-            .callback_details
-            .as_ref()?
-            .callback_id
-            .as_deref()
+        self.journal.get(&slot.identity.id)?.callback_id()
     }
 
     /// Whether callback `op` is still waiting for the external system (or its record is not
@@ -177,7 +173,7 @@ impl Execution {
         };
         self.journal.get(&slot.identity.id).map_or(true, |r| {
             matches!(
-                r.status,
+                *r.status(),
                 OperationStatus::Started | OperationStatus::Pending | OperationStatus::Ready
             )
         })
@@ -200,20 +196,21 @@ impl Execution {
                 what: "a callback's result was awaited before its id arrived",
             });
         };
-        let details = record.callback_details.as_deref();
-        let error = || details.and_then(|d| d.error.clone());
+        let recorded_error = record.error();
+        let result = record.result().map(Cow::into_owned);
         let failure = |kind, fallback: &str| CallbackFailure {
             kind,
-            error: error()
+            error: recorded_error
+                .clone()
                 .unwrap_or_else(|| ErrorObject::new(fallback, "the callback did not succeed")),
         };
-        let status = record.status.clone();
+        let status = record.status().into_owned();
         let end = match &status {
             OperationStatus::Started | OperationStatus::Pending | OperationStatus::Ready => {
                 self.block(op);
                 return Ok(CallbackEnd::Blocked);
             }
-            OperationStatus::Succeeded => Ok(details.and_then(|d| d.result.clone())),
+            OperationStatus::Succeeded => Ok(result),
             OperationStatus::TimedOut => {
                 let f = failure(CallbackFailureKind::TimedOut, CALLBACK_TIMEOUT_ERROR_TYPE);
                 let kind = if f.error.type_name() == CALLBACK_HEARTBEAT_ERROR_TYPE {

@@ -163,7 +163,7 @@ impl Execution {
         let already = self
             .journal
             .get(&slot.identity.id)
-            .is_some_and(|r| r.status.is_terminal());
+            .is_some_and(|r| r.is_terminal());
         let label = format!("{:?} (id {})", slot.identity.label(), slot.identity.id);
         let limit = self.config.max_operation_payload_bytes;
         let (update, result, status) = match outcome {

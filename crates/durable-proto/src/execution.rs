@@ -1,5 +1,6 @@
 //! The execution engine: one invocation's state machine.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use crate::api_failure::{ApiFailure, FailureClass};
@@ -9,11 +10,12 @@ use crate::error::ExecutionError;
 use crate::event::{Ending, Event};
 use crate::journal::{ContextRef, Journal};
 use crate::operation::{OperationHandle, OperationIdentity, OperationState, Table};
+use crate::records::Envelope;
 use crate::rng::SeededRng;
 use crate::wire::{
     execution_id_from_arn, CheckpointResponse, EnvelopeError, ErrorObject, ExecutionState,
-    InvocationInput, InvocationOutput, InvocationStatus, Operation, OperationAction,
-    OperationStatus, OperationType, OperationUpdate,
+    InvocationOutput, InvocationStatus, Operation, OperationAction, OperationStatus, OperationType,
+    OperationUpdate,
 };
 
 /// A call the driver must make to the durable-execution API on the engine's behalf.
@@ -103,7 +105,7 @@ enum InFlight {
 ///   "Status":"STARTED","ExecutionDetails":{"InputPayload":"{\"n\":2}"}}]}}"#;
 /// let mut execution = Execution::from_slice(envelope).unwrap();
 /// assert!(execution.is_ready());
-/// assert_eq!(execution.input_payload(), Some("{\"n\":2}"));
+/// assert_eq!(execution.input_payload().as_deref(), Some("{\"n\":2}"));
 /// execution.handle_handler_result(Ok("4".to_owned()));
 /// assert!(execution.poll_request().is_none());
 /// match execution.poll_output() {
@@ -147,33 +149,34 @@ impl Execution {
     /// Parses an invocation envelope and builds the engine with default limits.
     pub fn from_slice(envelope: &[u8]) -> Result<Self, EnvelopeError> {
         Ok(Self::new(
-            InvocationInput::from_slice(envelope)?,
+            Envelope::from_slice(envelope)?,
             ExecutionConfig::default(),
         ))
     }
 
-    /// Builds the engine from a parsed invocation input.
-    pub fn new(input: InvocationInput, config: ExecutionConfig) -> Self {
-        let execution_id = execution_id_from_arn(&input.durable_execution_arn).to_owned();
+    /// Builds the engine from an invocation envelope: an [`Envelope`] read from the
+    /// payload's bytes (the cheap path) or an [`InvocationInput`](crate::InvocationInput).
+    pub fn new(envelope: impl Into<Envelope>, config: ExecutionConfig) -> Self {
+        let (arn, token, next_marker, records) = envelope.into().into_parts();
+        let execution_id = execution_id_from_arn(&arn).to_owned();
         let rng = match config.seed {
             Some(seed) => SeededRng::new(seed),
             None => {
-                let mut key = input.durable_execution_arn.clone().into_bytes();
+                let mut key = arn.clone().into_bytes();
                 key.push(0);
-                key.extend_from_slice(input.checkpoint_token.as_bytes());
+                key.extend_from_slice(token.as_bytes());
                 SeededRng::from_key(&key)
             }
         };
-        let state = input.initial_execution_state;
         let mut execution = Self {
-            arn: input.durable_execution_arn,
+            arn,
             execution_id,
             config,
-            journal: Journal::new(state.operations),
+            journal: Journal::new(records),
             outbox: Outbox::default(),
-            token: Some(input.checkpoint_token),
+            token: Some(token),
             phase: Phase::Loading,
-            next_marker: state.next_marker,
+            next_marker,
             response_marker: None,
             in_flight: None,
             table: Table::default(),
@@ -256,23 +259,19 @@ impl Execution {
     }
 
     /// The user's event as the JSON text the execution was started with, if any.
-    pub fn input_payload(&self) -> Option<&str> {
+    pub fn input_payload(&self) -> Option<Cow<'_, str>> {
         self.journal
             .execution_operation(&self.execution_id)?
-            .execution_details
-            .as_ref()?
-            .input_payload
-            .as_deref()
+            .input_payload()
             .filter(|p| !p.trim().is_empty())
     }
 
     /// The recorded state of an operation, as last seen from the service.
     ///
-    /// Once an operation of this invocation has claimed the record (begun with that id),
-    /// its result and error have been handed to it — moved, so that a long replay copies
-    /// none of them — and read as `None` here.
-    pub fn operation(&self, id: &str) -> Option<&Operation> {
-        self.journal.get(id)
+    /// Decoded from the kept history on each call (the engine itself reads records in
+    /// place and never needs the owned form).
+    pub fn operation(&self, id: &str) -> Option<Operation> {
+        self.journal.get(id)?.decode()
     }
 
     /// Whether the update behind `ticket` has been acknowledged by the service.
@@ -471,7 +470,7 @@ impl Execution {
                 slot.state.is_open()
                     && journal
                         .get(&slot.identity.id)
-                        .map_or(true, |r| !is_pending_status(&r.status))
+                        .map_or(true, |r| !is_pending_status(&r.status()))
             })
         });
         !self.awaiting_record.is_empty()
@@ -493,7 +492,7 @@ impl Execution {
     fn record_pends(&self, id: &str) -> bool {
         self.journal
             .get(id)
-            .is_some_and(|r| is_pending_status(&r.status))
+            .is_some_and(|r| is_pending_status(&r.status()))
     }
 
     /// Whether PENDING may be returned now: every blocked operation must be recorded on the
@@ -509,7 +508,7 @@ impl Execution {
         let mut any_pending = false;
         for slot in self.table.blocked_slots() {
             let id = &slot.identity.id;
-            match self.journal.get(id).map(|r| &r.status) {
+            match self.journal.get(id).map(|r| r.status()).as_deref() {
                 Some(s) if is_pending_status(s) => any_pending = true,
                 // Finished on the service meanwhile (a timer fired during this invocation):
                 // the next invocation replays it finished.

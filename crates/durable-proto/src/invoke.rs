@@ -8,7 +8,8 @@ use crate::execution::Execution;
 use crate::journal::ContextRef;
 use crate::operation::{OperationHandle, OperationState};
 use crate::wire::{
-    ChainedInvokeOptions, ErrorObject, OperationAction, OperationStatus, OperationType,
+    ChainedInvokeDetails, ChainedInvokeOptions, ErrorObject, OperationAction, OperationStatus,
+    OperationType,
 };
 
 /// Sub-type of a chained invoke.
@@ -130,8 +131,10 @@ impl Execution {
         let recorded = self
             .journal
             .get(&self.slot(op)?.identity.id)
-            .and_then(|r| r.chained_invoke_details.as_deref())
-            .cloned()
+            .map(|r| ChainedInvokeDetails {
+                result: r.result().map(std::borrow::Cow::into_owned),
+                error: r.error(),
+            })
             .unwrap_or_default();
         let failure = |kind| InvokeFailure {
             kind,

@@ -1,8 +1,11 @@
 //! The recorded history and the one chokepoint through which every operation the user code
 //! asks for is matched against it.
 
+use std::borrow::Cow;
+
 use crate::error::{ExecutionError, OperationShape};
 use crate::ids;
+use crate::records::{Record, Records};
 use crate::wire::{Operation, OperationType};
 
 /// A context in which operations are numbered: the root, or a child context.
@@ -70,85 +73,34 @@ pub(crate) struct Request<'a> {
 pub(crate) struct Claim<'j> {
     pub(crate) id: String,
     pub(crate) parent_id: Option<String>,
-    /// The record, lent mutably so the claimer can move the payloads out: a claimed record's
-    /// result and error are read once, by the claim.
-    pub(crate) record: Option<&'j mut Operation>,
+    pub(crate) record: Option<Record<'j>>,
 }
 
 #[derive(Debug)]
 pub(crate) struct Journal {
-    /// The records, kept in the vector they were parsed into (moving them into a map would
-    /// double the peak memory of a long replay), found by id through `index`.
-    records: Vec<Operation>,
-    index: IdIndex,
+    /// The records, as positions into the pages they came in (`records.rs`).
+    records: Records,
     contexts: Vec<ContextState>,
     /// Records of earlier invocations per child context id, counted once when replay starts.
     prior_children: std::collections::HashMap<String, u32>,
 }
 
 impl Journal {
-    pub(crate) fn new(operations: Vec<Operation>) -> Self {
-        let mut journal = Self {
-            records: Vec::new(),
-            index: IdIndex::default(),
+    pub(crate) fn new(records: Records) -> Self {
+        Self {
+            records,
             contexts: vec![ContextState::new(None, 0)],
             prior_children: std::collections::HashMap::new(),
-        };
-        journal.merge(operations);
-        journal
+        }
     }
 
     /// Inserts or replaces records (later pages and checkpoint responses carry newer state).
     pub(crate) fn merge(&mut self, operations: Vec<Operation>) {
-        if self.records.is_empty() {
-            // The first page: keep its vector as it is and index it.
-            self.records = operations;
-            if !self.reindex() {
-                // The page repeats an id (the service never does): keep the last record of
-                // each id.
-                let records = std::mem::take(&mut self.records);
-                self.index = IdIndex::default();
-                for op in records {
-                    self.upsert(op);
-                }
-            }
-            return;
-        }
-        for op in operations {
-            self.upsert(op);
-        }
+        self.records.add_operations(operations);
     }
 
-    fn upsert(&mut self, op: Operation) {
-        match self.index.find(&self.records, &op.id) {
-            Some(pos) => self.records[pos] = op,
-            None => {
-                self.records.push(op);
-                self.index.insert(&self.records, self.records.len() - 1);
-            }
-        }
-    }
-
-    /// Indexes every record; `false` if an id occurs twice.
-    fn reindex(&mut self) -> bool {
-        self.index = IdIndex::default();
-        for pos in 0..self.records.len() {
-            if self
-                .index
-                .find(&self.records, &self.records[pos].id)
-                .is_some()
-            {
-                return false;
-            }
-            self.index.insert(&self.records, pos);
-        }
-        true
-    }
-
-    pub(crate) fn get(&self, id: &str) -> Option<&Operation> {
-        self.index
-            .find(&self.records, id)
-            .map(|pos| &self.records[pos])
+    pub(crate) fn get(&self, id: &str) -> Option<Record<'_>> {
+        self.records.get(id)
     }
 
     /// Counts the operations recorded so far (other than EXECUTION) per context: the work
@@ -156,23 +108,24 @@ impl Journal {
     pub(crate) fn start_replay(&mut self) -> usize {
         let mut root = 0u32;
         let mut total = 0;
-        for op in &self.records {
-            if op.operation_type == OperationType::Execution {
+        for op in self.records.iter() {
+            if op.is_execution() {
                 continue;
             }
             total += 1;
-            match &op.parent_id {
+            match op.parent_id() {
                 None => root += 1,
                 Some(p) => {
-                    *self.prior_children.entry(p.clone()).or_default() += 1;
                     // An operation of a virtual context (a flat batch item) is recorded
                     // under the batch but numbered under the item's path: count it there
                     // too, so the item's replay ends where its own records end.
-                    if let Some((path, _)) = op.id.rsplit_once('-') {
-                        if path != p {
+                    let id = op.id();
+                    if let Some((path, _)) = id.rsplit_once('-') {
+                        if path != p.as_ref() {
                             *self.prior_children.entry(path.to_owned()).or_default() += 1;
                         }
                     }
+                    *self.prior_children.entry(p.into_owned()).or_default() += 1;
                 }
             }
         }
@@ -190,16 +143,13 @@ impl Journal {
 
     /// Finds the EXECUTION operation: by id (the ARN's last segment); failing that, the only
     /// EXECUTION operation present.
-    pub(crate) fn execution_operation(&self, execution_id: &str) -> Option<&Operation> {
+    pub(crate) fn execution_operation(&self, execution_id: &str) -> Option<Record<'_>> {
         if let Some(op) = self.get(execution_id) {
-            if op.operation_type == OperationType::Execution {
+            if op.is_execution() {
                 return Some(op);
             }
         }
-        let mut executions = self
-            .records
-            .iter()
-            .filter(|op| op.operation_type == OperationType::Execution);
+        let mut executions = self.records.iter().filter(Record::is_execution);
         match (executions.next(), executions.next()) {
             (Some(op), None) => Some(op),
             _ => None,
@@ -283,32 +233,28 @@ impl Journal {
             .reported_parent
             .clone()
             .or_else(|| context.id.clone());
-        let record = self
-            .index
-            .find(&self.records, &id)
-            .map(|pos| &mut self.records[pos]);
+        let record = self.records.get(&id);
         // Replay in this context ends at the first operation that is not finished on record,
         // or once every recorded operation of the context has been asked for.
-        context.replaying = context.replaying
-            && n < context.prior
-            && record.as_ref().is_some_and(|r| r.status.is_terminal());
-        if let Some(rec) = record.as_deref() {
+        context.replaying =
+            context.replaying && n < context.prior && record.is_some_and(|r| r.is_terminal());
+        if let Some(rec) = record {
             // A record without a sub-type predates sub-types; type, name and parent still
             // have to match.
-            let matches = rec.operation_type == request.operation_type
-                && rec
-                    .sub_type
-                    .as_deref()
-                    .map_or(true, |s| s == request.sub_type)
-                && normalized(rec.name.as_deref()) == request.name
-                && rec.parent_id == parent_id;
+            let sub_type = rec.sub_type();
+            let name = rec.name();
+            let parent = rec.parent_id();
+            let matches = rec.is_type(&request.operation_type)
+                && sub_type.as_deref().map_or(true, |s| s == request.sub_type)
+                && normalized(name.as_deref()) == request.name
+                && parent.as_deref() == parent_id.as_deref();
             if !matches {
                 return Err(ExecutionError::NonDeterminism {
                     recorded: Box::new(OperationShape {
-                        operation_type: rec.operation_type.clone(),
-                        sub_type: rec.sub_type.clone(),
-                        name: rec.name.clone(),
-                        parent_id: rec.parent_id.clone(),
+                        operation_type: rec.operation_type().into_owned(),
+                        sub_type: sub_type.map(Cow::into_owned),
+                        name: name.map(Cow::into_owned),
+                        parent_id: parent.map(Cow::into_owned),
                     }),
                     requested: Box::new(OperationShape {
                         operation_type: request.operation_type.clone(),
@@ -360,75 +306,6 @@ pub(crate) fn validate_name(name: Option<&str>) -> Result<Option<&str>, Executio
     Ok(Some(name))
 }
 
-/// An open-addressing table from operation id to position in `Journal::records`. It stores
-/// positions only (no copies of the ids), and is never iterated, so hashing order cannot reach
-/// the output. FNV-1a is plenty for short, non-adversarial ids; a hostile history can at
-/// worst make lookups slower.
-#[derive(Debug, Default)]
-struct IdIndex {
-    /// `0` is empty; otherwise position + 1.
-    slots: Vec<u32>,
-    len: usize,
-}
-
-impl IdIndex {
-    fn hash(id: &str) -> usize {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in id.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        h as usize
-    }
-
-    fn find(&self, records: &[Operation], id: &str) -> Option<usize> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = Self::hash(id) & mask;
-        loop {
-            match self.slots[i] {
-                0 => return None,
-                slot => {
-                    let pos = slot as usize - 1;
-                    if records[pos].id == id {
-                        return Some(pos);
-                    }
-                }
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    /// Adds `pos`, whose id is not in the table yet.
-    fn insert(&mut self, records: &[Operation], pos: usize) {
-        if (self.len + 1) * 2 > self.slots.len() {
-            self.grow(records);
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = Self::hash(&records[pos].id) & mask;
-        while self.slots[i] != 0 {
-            i = (i + 1) & mask;
-        }
-        self.slots[i] = pos as u32 + 1;
-        self.len += 1;
-    }
-
-    fn grow(&mut self, records: &[Operation]) {
-        let capacity = (self.slots.len() * 2).max(16);
-        let old = std::mem::replace(&mut self.slots, vec![0; capacity]);
-        let mask = capacity - 1;
-        for slot in old.into_iter().filter(|&s| s != 0) {
-            let mut i = Self::hash(&records[slot as usize - 1].id) & mask;
-            while self.slots[i] != 0 {
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = slot;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,12 +318,18 @@ mod tests {
         .unwrap()
     }
 
+    fn journal_of(ops: Vec<Operation>) -> Journal {
+        let mut records = Records::default();
+        records.add_operations(ops);
+        Journal::new(records)
+    }
+
     #[test]
     fn finds_every_record_of_a_long_history() {
         let ops: Vec<Operation> = (1..=10_000).map(|i| op(&i.to_string(), "s")).collect();
-        let journal = Journal::new(ops);
+        let journal = journal_of(ops);
         for i in (1..=10_000).step_by(7) {
-            assert_eq!(journal.get(&i.to_string()).unwrap().id, i.to_string());
+            assert_eq!(journal.get(&i.to_string()).unwrap().id(), i.to_string());
         }
         assert!(journal.get("10001").is_none());
         assert!(journal.get("").is_none());
@@ -454,14 +337,17 @@ mod tests {
 
     #[test]
     fn later_records_replace_earlier_ones() {
-        let mut journal = Journal::new(vec![op("1", "a"), op("2", "b"), op("1", "a2")]);
-        assert_eq!(journal.get("1").unwrap().name.as_deref(), Some("a2"));
+        let mut journal = journal_of(vec![op("1", "a"), op("2", "b"), op("1", "a2")]);
+        assert_eq!(journal.get("1").unwrap().name().as_deref(), Some("a2"));
         assert_eq!(journal.records.len(), 2, "a repeated id is stored once");
         let mut pending = op("2", "b");
         pending.status = OperationStatus::Pending;
         journal.merge(vec![pending, op("3", "c")]);
-        assert_eq!(journal.get("2").unwrap().status, OperationStatus::Pending);
-        assert_eq!(journal.get("3").unwrap().name.as_deref(), Some("c"));
+        assert_eq!(
+            *journal.get("2").unwrap().status(),
+            OperationStatus::Pending
+        );
+        assert_eq!(journal.get("3").unwrap().name().as_deref(), Some("c"));
         assert_eq!(journal.records.len(), 3);
     }
 }

@@ -92,6 +92,7 @@ mod ids;
 mod invoke;
 mod journal;
 mod operation;
+mod records;
 mod retry;
 mod rng;
 mod size;
@@ -120,6 +121,7 @@ pub use journal::ContextRef;
 pub use operation::{OperationHandle, OperationIdentity, OperationState};
 /// The RNG trait retry strategies draw jitter from (re-exported from `rand_core`).
 pub use rand_core::RngCore;
+pub use records::Envelope;
 pub use retry::*;
 pub use rng::SeededRng;
 pub use step::{

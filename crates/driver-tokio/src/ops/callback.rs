@@ -220,7 +220,7 @@ impl<T> CallbackCall<T> {
             .await;
         let g = self.shared.lock();
         match g.exec.callback_id(op) {
-            Some(id) => Ok(id.to_owned()),
+            Some(id) => Ok(id.into_owned()),
             None => Err(Interrupt::Closing(
                 "the invocation ended before the callback id arrived".to_owned(),
             )),

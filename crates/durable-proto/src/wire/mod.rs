@@ -6,6 +6,8 @@ mod envelope;
 mod error_object;
 mod operation;
 mod output;
+pub(crate) mod raw;
+pub(crate) mod scan;
 mod timestamp;
 mod update;
 

@@ -14,7 +14,9 @@ const CHECKPOINT_RESPONSE: &str = r#"{"CheckpointToken":"eyJhcm4iOiI2NDQxOGE1Ny0
   "Status":"PENDING","Name":"compute","StartTimestamp":1795872239.102954,"SubType":"Step",
   "StepDetails":{"Attempt":1,"NextAttemptTimestamp":1795872240.106981,"Error":{"ErrorType":"Boom","ErrorMessage":"transient"}}}]}}"#;
 
+/// The owned parse, checked against the engine's own path on the same bytes.
 fn parse(json: &str) -> Result<InvocationInput, EnvelopeError> {
+    crate::records::tests::assert_paths_agree(json.as_bytes());
     InvocationInput::from_slice(json.as_bytes())
 }
 

@@ -74,7 +74,10 @@ fn a_callback_id_on_a_later_response_page_is_read_before_the_invocation_suspends
     let page = svc.get_state(&checkpoint_token, &marker);
     exec.handle_state_page(page).unwrap();
     let recorded = svc.op("2").callback_details.as_ref().unwrap();
-    assert_eq!(exec.callback_id(callback), recorded.callback_id.as_deref());
+    assert_eq!(
+        exec.callback_id(callback).as_deref(),
+        recorded.callback_id.as_deref()
+    );
     // The user code awaits the result: both branches wait on the service now.
     assert_eq!(exec.await_callback(callback).unwrap(), CallbackEnd::Blocked);
     assert!(exec.should_suspend());
@@ -91,7 +94,11 @@ fn a_recorded_callback_replays_its_id_and_its_outcome() {
         let op = start.op();
         ctx.exec.activate(op);
         ctx.pump_now();
-        let id = ctx.exec.callback_id(op).expect("the id arrived").to_owned();
+        let id = ctx
+            .exec
+            .callback_id(op)
+            .expect("the id arrived")
+            .into_owned();
         match ctx.exec.await_callback(op).map_err(Stop::Fatal)? {
             CallbackEnd::Blocked => Err(Stop::Suspended),
             CallbackEnd::Done(Ok(v)) => Ok(format!("\"{id}:{}\"", v.unwrap_or_default())),

@@ -76,7 +76,7 @@ fn every_state_page_is_loaded_before_user_code_runs() {
     });
     svc.fire_timers();
     let inv = invoke(&mut svc, ExecutionConfig::default(), &|ctx| {
-        assert_eq!(ctx.exec.input_payload(), Some("{\"k\":1}"));
+        assert_eq!(ctx.exec.input_payload().as_deref(), Some("{\"k\":1}"));
         let mut sum = 0;
         for i in 0..5 {
             let r = ctx.step(
