@@ -242,7 +242,28 @@ where
     F: FnOnce(IgnoredAny, DurableContext) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<u64, DurableError>> + Send + 'static,
 {
-    let input = Envelope::from_slice(bytes).expect("a valid envelope");
+    replay_input(
+        Envelope::from_slice(bytes).expect("a valid envelope"),
+        handler,
+    )
+    .await
+}
+
+/// Like [`replay_tokio`], from bytes the engine takes over without a copy, as it takes the
+/// Lambda runtime's payload.
+pub async fn replay_tokio_owned(bytes: Vec<u8>, n: u64) -> u64 {
+    let input = Envelope::from_vec(bytes).expect("a valid envelope");
+    replay_input(input, move |_, ctx| {
+        sequential_steps(ctx, n, StepSemantics::AtLeastOncePerRetry, Duration::ZERO)
+    })
+    .await
+}
+
+async fn replay_input<F, Fut>(input: Envelope, handler: F) -> u64
+where
+    F: FnOnce(IgnoredAny, DurableContext) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<u64, DurableError>> + Send + 'static,
+{
     let client = Arc::new(NoCallClient::default());
     expect_sum(durable_tokio::handle(input, client, Options::default(), handler).await)
 }
@@ -258,7 +279,15 @@ pub async fn replay_tokio(bytes: &[u8], n: u64) -> u64 {
 
 /// Replays `bytes` with the blocking driver (call from a plain thread, not inside a runtime).
 pub fn replay_blocking(bytes: &[u8], n: u64) -> u64 {
-    let input = Envelope::from_slice(bytes).expect("a valid envelope");
+    replay_blocking_input(Envelope::from_slice(bytes).expect("a valid envelope"), n)
+}
+
+/// Like [`replay_blocking`], from bytes the engine takes over without a copy.
+pub fn replay_blocking_owned(bytes: Vec<u8>, n: u64) -> u64 {
+    replay_blocking_input(Envelope::from_vec(bytes).expect("a valid envelope"), n)
+}
+
+fn replay_blocking_input(input: Envelope, n: u64) -> u64 {
     let client = Arc::new(NoCallClient::default());
     let outcome = durable_blocking::handle(
         input,

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use crate::wire::raw::{
     self, code_of_type, decode_operation, error_of, known_status, known_type, text_of, RawRecord,
-    EXECUTION,
+    RecordList, EXECUTION,
 };
 use crate::wire::scan::{Scanner, Span};
 use crate::wire::{
@@ -56,7 +56,7 @@ impl Envelope {
             Ok(text) => text.into_boxed_str(),
             Err(not_utf8) => return Self::owned(&not_utf8.into_bytes()),
         };
-        let mut records = Vec::new();
+        let mut records = RecordList::default();
         let Ok(top) = raw::scan_envelope(&text, &mut records) else {
             return Self::owned(text.as_bytes());
         };
@@ -129,11 +129,7 @@ impl Envelope {
             durable_execution_arn: self.arn.clone(),
             checkpoint_token: self.token.clone(),
             initial_execution_state: crate::wire::ExecutionState {
-                operations: self
-                    .records
-                    .iter()
-                    .filter_map(|r| r.decode())
-                    .collect(),
+                operations: self.records.iter().filter_map(|r| r.decode()).collect(),
                 next_marker: self.next_marker.clone(),
             },
             updated_operation_ids: self.updated_operation_ids.clone(),
@@ -164,14 +160,14 @@ impl From<InvocationInput> for Envelope {
 #[derive(Debug, Default)]
 pub(crate) struct Records {
     pages: Vec<Box<str>>,
-    records: Vec<RawRecord>,
+    records: RecordList,
     index: IdIndex,
 }
 
 impl Records {
     /// The first page: its records are kept in order and indexed (the last of a repeated
     /// id wins, which the service never sends).
-    fn first_page(text: Box<str>, records: Vec<RawRecord>) -> Self {
+    fn first_page(text: Box<str>, records: RecordList) -> Self {
         let mut store = Records {
             pages: vec![text],
             records,
@@ -199,7 +195,7 @@ impl Records {
             .into_boxed_str();
         drop(operations);
         let segment = u32::try_from(self.pages.len()).expect("fewer than 2^32 pages");
-        let mut scanned = Vec::new();
+        let mut scanned = RecordList::default();
         raw::scan_operations(&mut Scanner::new(&text), &text, segment, &mut scanned)
             .expect("the scanner accepts serde_json's own output");
         self.pages.push(text);
@@ -224,7 +220,7 @@ impl Records {
             }
         };
         match found {
-            Some(pos) => self.records[pos] = rec,
+            Some(pos) => self.records.set(pos, rec),
             None => {
                 self.records.push(rec);
                 let pos = self.records.len() - 1;
@@ -254,7 +250,7 @@ impl Records {
     }
 
     fn record(&self, pos: usize) -> Record<'_> {
-        let raw = &self.records[pos];
+        let raw = self.records.get(pos);
         Record {
             text: &self.pages[raw.segment as usize],
             raw,
@@ -428,7 +424,7 @@ impl IdIndex {
     }
 
     /// Adds `pos` (whose id hashes to `hash` and is not in the table yet).
-    fn insert(&mut self, hash: usize, pos: usize, records: &[RawRecord], pages: &[Box<str>]) {
+    fn insert(&mut self, hash: usize, pos: usize, records: &RecordList, pages: &[Box<str>]) {
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow(records, pages);
         }
@@ -441,12 +437,12 @@ impl IdIndex {
         self.len += 1;
     }
 
-    fn grow(&mut self, records: &[RawRecord], pages: &[Box<str>]) {
+    fn grow(&mut self, records: &RecordList, pages: &[Box<str>]) {
         let capacity = (self.slots.len() * 2).max(16);
         let old = std::mem::replace(&mut self.slots, vec![0; capacity]);
         let mask = capacity - 1;
         for slot in old.into_iter().filter(|&s| s != 0) {
-            let raw = &records[slot as usize - 1];
+            let raw = records.get(slot as usize - 1);
             let id = text_of(&pages[raw.segment as usize], raw.id).unwrap_or_default();
             let mut i = Self::hash(&id) & mask;
             while self.slots[i] != 0 {

@@ -128,7 +128,7 @@ pub(crate) fn assert_paths_agree(bytes: &[u8]) -> bool {
 
 /// Whether the scanner itself read `text` (rather than leaving it to the owned parse).
 fn scanned(text: &str) -> bool {
-    raw::scan_envelope(text, &mut Vec::new()).is_ok()
+    raw::scan_envelope(text, &mut raw::RecordList::default()).is_ok()
 }
 
 /// Text that exercises escaping: quotes, backslashes, control characters, non-ASCII and

@@ -110,6 +110,56 @@ pub(crate) struct RawRecord {
     pub(crate) replay_children: bool,
 }
 
+/// Records in fixed-size chunks: appending never moves (and so never briefly doubles) the
+/// records already read, which a long history's single vector would do at every growth.
+#[derive(Debug, Default)]
+pub(crate) struct RecordList {
+    chunks: Vec<Vec<RawRecord>>,
+    len: usize,
+}
+
+/// Records per chunk (about 300 KB).
+const CHUNK: usize = 4096;
+
+impl RecordList {
+    pub(crate) fn push(&mut self, rec: RawRecord) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(rec),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(rec);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn get(&self, pos: usize) -> &RawRecord {
+        &self.chunks[pos / CHUNK][pos % CHUNK]
+    }
+
+    pub(crate) fn set(&mut self, pos: usize, rec: RawRecord) {
+        self.chunks[pos / CHUNK][pos % CHUNK] = rec;
+    }
+}
+
+impl IntoIterator for RecordList {
+    type Item = RawRecord;
+    type IntoIter = std::iter::Flatten<std::vec::IntoIter<Vec<RawRecord>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.chunks.into_iter().flatten()
+    }
+}
+
 /// Reads the content of a string span: borrowed unless it holds escapes.
 pub(crate) fn text_of(text: &str, span: Span) -> Option<Cow<'_, str>> {
     if span.is_none() {
@@ -404,7 +454,7 @@ pub(crate) fn scan_operations(
     s: &mut Scanner<'_>,
     text: &str,
     segment: u32,
-    out: &mut Vec<RawRecord>,
+    out: &mut RecordList,
 ) -> Result<(), Declined> {
     if s.null()? {
         return Ok(());
@@ -427,7 +477,7 @@ pub(crate) fn scan_state(
     s: &mut Scanner<'_>,
     text: &str,
     segment: u32,
-    out: &mut Vec<RawRecord>,
+    out: &mut RecordList,
 ) -> Result<Span, Declined> {
     let mut marker = Span::NONE;
     if s.null()? {
@@ -466,7 +516,7 @@ pub(crate) struct RawEnvelope {
 }
 
 /// An envelope: its records are appended to `out` (segment 0).
-pub(crate) fn scan_envelope(text: &str, out: &mut Vec<RawRecord>) -> Result<RawEnvelope, Declined> {
+pub(crate) fn scan_envelope(text: &str, out: &mut RecordList) -> Result<RawEnvelope, Declined> {
     let mut s = Scanner::new(text);
     let mut envelope = RawEnvelope {
         arn: Span::NONE,
