@@ -169,7 +169,19 @@ pub fn finished_map_envelope(items: u64) -> Vec<u8> {
 /// Replays a [`finished_map_envelope`] of `items` items with the async driver: parse, run
 /// the handler to its output. Panics if the service is called or the sum is wrong.
 pub async fn replay_finished_map(bytes: &[u8], items: u64) -> u64 {
-    let input = Envelope::from_slice(bytes).expect("a valid envelope");
+    replay_finished_map_input(
+        Envelope::from_slice(bytes).expect("a valid envelope"),
+        items,
+    )
+    .await
+}
+
+/// Like [`replay_finished_map`], from bytes the engine takes over without a copy.
+pub async fn replay_finished_map_owned(bytes: Vec<u8>, items: u64) -> u64 {
+    replay_finished_map_input(Envelope::from_vec(bytes).expect("a valid envelope"), items).await
+}
+
+async fn replay_finished_map_input(input: Envelope, items: u64) -> u64 {
     let client = Arc::new(NoCallClient::default());
     expect_sum(
         durable_tokio::handle(

@@ -1,15 +1,16 @@
 //! Peak heap while replaying a finished map of 10,000 items (one step each), relative to the
 //! envelope's size: the method of `replay_memory` (a counting global allocator; the envelope
 //! is built and the runtime warmed first; the peak of the live bytes *added* by parse +
-//! replay + drop), on the envelope of `durable_bench::map::finished_map_envelope`. The
-//! replay of as many plain steps is measured beside it.
+//! replay + drop), on the envelope of `durable_bench::map::finished_map_envelope`, the
+//! bytes taken over by the engine as it takes the Lambda runtime's payload. The replay of as
+//! many plain steps is measured beside it.
 //!
 //! `cargo run --release -p durable-bench --bin map_memory [-- ITEMS]`
 
 use std::hint::black_box;
 
-use durable_bench::map::{finished_map_envelope, replay_finished_map};
-use durable_bench::{envelope, replay_tokio, runtime, triangle, STEP_NAME};
+use durable_bench::map::{finished_map_envelope, replay_finished_map, replay_finished_map_owned};
+use durable_bench::{envelope, replay_tokio_owned, runtime, triangle, STEP_NAME};
 use durable_proto::InvocationInput;
 use peak_alloc::PeakAlloc;
 
@@ -41,9 +42,11 @@ fn main() {
         let input: InvocationInput = serde_json::from_slice(black_box(&bytes)).expect("ok");
         drop(black_box(input));
     });
-    let (peak, sum) = peak_added(|| rt.block_on(replay_finished_map(&bytes, n)));
+    let copy = bytes.clone();
+    let (peak, sum) = peak_added(|| rt.block_on(replay_finished_map_owned(copy, n)));
     assert_eq!(sum, triangle(n));
-    let (steps_peak, sum) = peak_added(|| rt.block_on(replay_tokio(&steps, n)));
+    let copy = steps.clone();
+    let (steps_peak, sum) = peak_added(|| rt.block_on(replay_tokio_owned(copy, n)));
     assert_eq!(sum, triangle(n));
     let size = bytes.len();
     println!("items: {n}");
