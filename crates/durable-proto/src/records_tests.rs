@@ -502,3 +502,9 @@ fn what_the_scanner_leaves_to_the_owned_parse_reads_the_same() {
     bytes[junk..junk + 3].copy_from_slice(&[0xff, 0xfe, 0xfd]);
     assert_paths_agree(&bytes);
 }
+
+#[test]
+fn a_record_costs_at_most_80_bytes_beside_its_text() {
+    // The memory target of a long replay (docs/performance.md §4) rests on this.
+    assert!(std::mem::size_of::<RawRecord>() <= 80);
+}
