@@ -1,13 +1,15 @@
 //! The production [`CheckpointClient`]: the durable-execution API through `aws-sdk-lambda`.
 
+mod connector;
 mod convert;
 mod error;
 mod https;
 #[cfg(test)]
+mod https_tests;
+#[cfg(test)]
 mod tests;
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_smithy_runtime_api::client::http::HttpConnectorSettings;
 use durable_proto::{ApiFailure, CheckpointResponse, ExecutionState, OperationUpdate};
 use tokio::sync::OnceCell;
 
@@ -56,28 +58,20 @@ impl LambdaClient {
     /// files, container or instance credentials), with the latest SDK behavior version.
     ///
     /// Loading resolves the region and sets up credential providers; it makes no API calls.
-    /// The HTTPS client is rustls on *ring* (feature `aws-lc-rs`: aws-lc-rs) trusting the
+    /// Every call (the checkpoint API, and the credential providers' own) goes over HTTP/1.1
+    /// with rustls on *ring* (feature `aws-lc-rs`: aws-lc-rs), verifying servers against the
     /// system's CA bundle, read from one file: `SSL_CERT_FILE`, or the first of
     /// `/etc/pki/tls/certs/ca-bundle.crt` (Amazon Linux, Lambda),
     /// `/etc/ssl/certs/ca-certificates.crt` and `/etc/ssl/cert.pem` that exists; with
-    /// `SSL_CERT_DIR` set or no bundle found, the platform's default search. Proxy settings
-    /// from the environment apply.
+    /// `SSL_CERT_DIR` set or no usable bundle found, the platform's default search. The
+    /// bundle is read here, not at the first call. Proxy settings from the environment
+    /// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) apply.
     pub async fn from_env() -> Self {
-        let https = https::HttpsClient::new();
         let config = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(https.clone())
+            .http_client(https::HttpsClient::new())
             .load()
             .await;
-        let client = aws_sdk_lambda::Client::new(&config);
-        // Build the connector the checkpoint calls will ask for (keyed by the client's
-        // timeouts, as the SDK asks) now, off the first call's path: building it parses the
-        // CA bundle.
-        let timeouts = client.config().timeout_config();
-        let mut settings = HttpConnectorSettings::builder();
-        settings.set_connect_timeout(timeouts.and_then(|t| t.connect_timeout()));
-        settings.set_read_timeout(timeouts.and_then(|t| t.read_timeout()));
-        https.connector(&settings.build());
-        Self::new(client)
+        Self::new(aws_sdk_lambda::Client::new(&config))
     }
 
     /// Starts building the process-wide client ([`shared`](Self::shared)) in a task on the
