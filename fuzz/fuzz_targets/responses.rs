@@ -374,12 +374,11 @@ impl Driver {
             semantics,
         };
         let expected = self.refusal_expected(valid_name(name.as_deref()));
-        // Read before the claim: a claimed record lends its result to the operation.
         let recorded_result = self
             .exec
             .operation(&next_id)
-            .and_then(|o| o.step_details.as_ref())
-            .and_then(|d| d.result.clone());
+            .and_then(|o| o.step_details)
+            .and_then(|d| d.result);
         let r = self.exec.begin_step(ContextRef::ROOT, request, &*strategy);
         self.check_refusal(expected, &r);
         if let Ok(start) = &r {
@@ -406,7 +405,7 @@ impl Driver {
         self.sync();
         let record_attempt = |e: &Execution| {
             e.operation(&next_id)
-                .and_then(|o| o.step_details.as_ref())
+                .and_then(|o| o.step_details)
                 .map_or(0, |d| d.attempt)
         };
         match r {
