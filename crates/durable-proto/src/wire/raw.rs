@@ -172,30 +172,37 @@ pub(crate) fn text_of(text: &str, span: Span) -> Option<Cow<'_, str>> {
     Some(Cow::Owned(unescape(raw)))
 }
 
-/// Decodes escapes the scanner has already checked (no surrogates, valid hex).
+/// Decodes escapes the scanner has already checked (no surrogates, four hex digits after
+/// `\\u`), copying the plain runs between them whole: a result that is JSON text has an
+/// escape at every quote.
 fn unescape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('b') => out.push('\u{8}'),
-            Some('f') => out.push('\u{c}'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('t') => out.push('\t'),
-            Some('u') => {
-                let hex: String = chars.by_ref().take(4).collect();
-                let code = u32::from_str_radix(&hex, 16).unwrap_or(0xFFFD);
-                out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+    let mut rest = raw;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let escape = &rest[at + 1..];
+        let (decoded, used) = match escape.as_bytes().first() {
+            Some(b'b') => ('\u{8}', 1),
+            Some(b'f') => ('\u{c}', 1),
+            Some(b'n') => ('\n', 1),
+            Some(b'r') => ('\r', 1),
+            Some(b't') => ('\t', 1),
+            Some(b'u') => {
+                let code = escape
+                    .get(1..5)
+                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                    .and_then(char::from_u32)
+                    .unwrap_or('\u{FFFD}');
+                (code, 5)
             }
-            Some(other) => out.push(other),
-            None => {}
-        }
+            // `"`, `\\` and `/` stand for themselves.
+            Some(&b) => (char::from(b), 1),
+            None => break,
+        };
+        out.push(decoded);
+        rest = escape.get(used..).unwrap_or("");
     }
+    out.push_str(rest);
     out
 }
 
