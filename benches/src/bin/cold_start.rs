@@ -6,13 +6,14 @@
 //! the other. The baseline is `plain_lambda`, the same `lambda_runtime` loop without the SDK;
 //! `order_eager` is the example's workflow with the client built before the runtime starts.
 //!
-//! `cargo run --release -p durable-bench --bin cold_start [-- RUNS] [--no-build] [--bundle-only]`
+//! `cargo run --release -p durable-bench --bin cold_start [-- RUNS] [--no-build] [--system-roots]`
 //!
 //! The timed runs are interleaved (one run of each binary per round), so load from other
 //! processes falls on every binary alike.
 //!
-//! `--bundle-only` points `SSL_CERT_FILE` at the system bundle and `SSL_CERT_DIR` at an empty
-//! directory, to show what scanning `/etc/ssl/certs` costs the SDK's HTTPS client at start.
+//! `--system-roots` points `SSL_CERT_FILE` at the system's CA bundle, so the SDK's HTTPS
+//! client reads and parses it at start instead of using its compiled-in roots: what trusting
+//! the system's store costs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -96,15 +97,24 @@ struct Run {
     response: Duration,
 }
 
-async fn run_once(bin: &Path, home: &Path, bundle_only: bool) -> Run {
+/// The system's CA bundle, where distributions keep it (Amazon Linux first, as on Lambda).
+fn system_bundle() -> &'static str {
+    [
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/ssl/cert.pem",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).is_file())
+    .expect("a system CA bundle")
+}
+
+async fn run_once(bin: &Path, home: &Path, system_roots: bool) -> Run {
     let fake = FakeLambda::start(envelope()).await.expect("bind loopback");
     let mut command = tokio::process::Command::new(bin);
     command.env_clear();
-    if bundle_only {
-        // Trust store from one bundle file, no scan of the certificate directory.
-        command
-            .env("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
-            .env("SSL_CERT_DIR", home);
+    if system_roots {
+        command.env("SSL_CERT_FILE", system_bundle());
     }
     let start = Instant::now();
     let mut child = command
@@ -161,10 +171,10 @@ fn main() {
     let home = out_dir.join("empty-home");
     std::fs::create_dir_all(&home).expect("create target/durable-bench");
     let rt = durable_bench::runtime();
-    let bundle_only = args.iter().any(|a| a == "--bundle-only");
+    let system_roots = args.iter().any(|a| a == "--system-roots");
 
-    let how = if bundle_only {
-        ", SSL_CERT_FILE only"
+    let how = if system_roots {
+        ", SSL_CERT_FILE = the system's bundle"
     } else {
         ""
     };
@@ -185,13 +195,13 @@ fn main() {
         let copy = stripped(&path, &out_dir);
         let small = std::fs::metadata(&copy).expect("stripped copy").len();
         // One untimed run warms the page cache, as on a warm Lambda host disk.
-        rt.block_on(run_once(&copy, &home, bundle_only));
+        rt.block_on(run_once(&copy, &home, system_roots));
         copies.push((bin, size, copy, small));
     }
     let mut all: Vec<Vec<Run>> = copies.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
         for ((_, _, copy, _), runs) in copies.iter().zip(&mut all) {
-            runs.push(rt.block_on(run_once(copy, &home, bundle_only)));
+            runs.push(rt.block_on(run_once(copy, &home, system_roots)));
         }
     }
     let mut baseline: Option<(u64, Duration)> = None;

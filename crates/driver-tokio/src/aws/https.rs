@@ -8,22 +8,23 @@
 //!   switches to aws-lc-rs, and rustls' own `fips` feature, turned on by the user's crate,
 //!   makes that the FIPS module). ring builds in seconds, where aws-lc-sys compiles a large
 //!   C library on a user's first build; aws-lc-rs brings post-quantum key exchange.
-//! * **Trusted roots:** the system's CA bundle, read from **one file**: `SSL_CERT_FILE` when
-//!   set, else the first of [`BUNDLES`] that exists (on Lambda's Amazon Linux 2023, the
-//!   first). The default loader also lists and stats every entry of `/etc/ssl/certs` (~300
-//!   on Debian) and reads each certificate a second time from there. With `SSL_CERT_DIR`
-//!   set, or no bundle found, or no usable certificate in it, the default loader
-//!   (rustls-native-certs) runs instead: roots are never silently dropped.
-//! * **Built once, before the first request:** [`HttpsClient::new`] reads the bundle and
-//!   builds the TLS configuration; [`LambdaClient::from_env`](super::LambdaClient::from_env)
-//!   calls it inside the task that [`run`](crate::run) starts beside the Lambda runtime, so
-//!   the parse overlaps the runtime's start instead of delaying the first checkpoint call.
-//!   Every connector (one per timeout settings the SDK asks for) shares that configuration.
+//! * **Trusted roots:** Mozilla's root program, compiled in (webpki-roots): no file to
+//!   read and nothing to parse at start, the same roots on Lambda, in a container image
+//!   without a CA bundle and on a developer's machine. `SSL_CERT_FILE` (a PEM bundle, e.g.
+//!   the system's, `/etc/pki/tls/certs/ca-bundle.crt` on Amazon Linux) or `SSL_CERT_DIR`
+//!   replaces them, for a private CA (a corporate proxy, an emulator behind TLS) or to follow
+//!   the system's store; a bundle without a usable root falls back to the compiled-in ones,
+//!   with a warning. The trade-off (roots frozen at build time) is in docs/performance.md.
+//! * **Built once, before the first request:** [`HttpsClient::new`] builds the TLS
+//!   configuration (reading the bundle, if one is named);
+//!   [`LambdaClient::from_env`](super::LambdaClient::from_env) calls it inside the task that
+//!   [`run`](crate::run) starts beside the Lambda runtime. Every connector (one per timeout
+//!   settings the SDK asks for) shares that configuration.
 //! * Proxy settings from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
 //!   `NO_PROXY`) apply, as with the SDK's default client.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -38,37 +39,33 @@ use rustls::{ClientConfig, RootCertStore};
 
 use super::connector::Connector;
 
-/// Where distributions keep the PEM bundle of trusted roots, in the order tried: Amazon
-/// Linux / Fedora / RHEL (Lambda's `provided.al2023`), Debian / Ubuntu / Alpine, macOS and
-/// the BSDs.
-pub(crate) const BUNDLES: [&str; 3] = [
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/ssl/cert.pem",
-];
-
 /// Which roots the client trusts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Roots {
-    /// The certificates of one PEM file.
+    /// Mozilla's, compiled in.
+    Mozilla,
+    /// The certificates of one PEM file (`SSL_CERT_FILE`).
     Bundle(PathBuf),
-    /// rustls-native-certs' own search (which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`).
+    /// rustls-native-certs' reading of `SSL_CERT_FILE` and `SSL_CERT_DIR`.
     Native,
 }
 
-fn choose_roots(var: impl Fn(&str) -> Option<OsString>, is_file: impl Fn(&Path) -> bool) -> Roots {
-    // A directory was asked for: only the default loader reads directories.
+fn choose_roots(var: impl Fn(&str) -> Option<OsString>) -> Roots {
+    // A directory was asked for: only the native loader reads directories.
     if var("SSL_CERT_DIR").is_some() {
         return Roots::Native;
     }
-    if let Some(file) = var("SSL_CERT_FILE") {
-        return Roots::Bundle(file.into());
+    match var("SSL_CERT_FILE") {
+        Some(file) => Roots::Bundle(file.into()),
+        None => Roots::Mozilla,
     }
-    BUNDLES
-        .iter()
-        .map(Path::new)
-        .find(|p| is_file(p))
-        .map_or(Roots::Native, |p| Roots::Bundle(p.to_owned()))
+}
+
+/// Mozilla's roots, as webpki-roots compiled them in.
+fn mozilla() -> RootCertStore {
+    RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    }
 }
 
 const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
@@ -77,29 +74,38 @@ const END: &str = "-----END CERTIFICATE-----";
 /// The trust anchors of a PEM bundle, and how many of its certificates were skipped because
 /// they cannot serve as roots (a skipped certificate could not have verified anything).
 /// Blocks other than `CERTIFICATE` (keys, OpenSSL's `TRUSTED CERTIFICATE`) are not read.
-/// Decodes with the general-purpose base64 decoder: the TLS stack's PEM reader is
-/// constant-time, which costs milliseconds for a bundle of public certificates.
+///
+/// This runs before the first checkpoint call, so it is written for speed: one pass over
+/// the lines (found with `memchr`), each certificate's base64 gathered into one reused
+/// buffer and decoded with the general-purpose decoder (the TLS stack's PEM reader is
+/// constant-time, which costs milliseconds for a bundle of public certificates).
 fn parse_bundle(pem: &[u8]) -> Result<(RootCertStore, usize), String> {
     let text = std::str::from_utf8(pem).map_err(|_| "not UTF-8 text".to_owned())?;
     let mut store = RootCertStore::empty();
     let mut skipped = 0;
-    let mut rest = text;
-    while let Some(at) = rest.find(BEGIN) {
-        let body = &rest[at + BEGIN.len()..];
-        let Some(end) = body.find(END) else {
-            skipped += 1;
-            break;
-        };
-        let base64: String = body[..end].split_ascii_whitespace().collect();
-        let added = base64::engine::general_purpose::STANDARD
-            .decode(base64.as_bytes())
-            .ok()
-            .and_then(|der| store.add(CertificateDer::from(der)).ok());
-        if added.is_none() {
-            skipped += 1;
+    let mut base64 = Vec::with_capacity(4096);
+    let mut der = Vec::with_capacity(3072);
+    let mut inside = false;
+    for line in text.split('\n') {
+        let line = line.trim_ascii();
+        if !line.starts_with("-----") {
+            if inside {
+                base64.extend_from_slice(line.as_bytes());
+            }
+            continue;
         }
-        rest = &body[end + END.len()..];
+        // A boundary inside a block: the block before it never ended.
+        let unterminated = inside && line != END;
+        skipped += usize::from(unterminated);
+        if line == END && inside {
+            let added = decode_lax(&mut base64, &mut der)
+                && store.add(CertificateDer::from(der.as_slice())).is_ok();
+            skipped += usize::from(!added);
+        }
+        inside = line == BEGIN;
+        base64.clear();
     }
+    skipped += usize::from(inside);
     if store.is_empty() {
         return Err(match skipped {
             0 => "no certificate in it".to_owned(),
@@ -109,36 +115,51 @@ fn parse_bundle(pem: &[u8]) -> Result<(RootCertStore, usize), String> {
     Ok((store, skipped))
 }
 
-/// The roots `roots` names: the bundle's, or the default loader's when the bundle cannot be
-/// read or holds no usable root (logged at WARN, with the reason).
+/// Decodes `base64` into `der`, tolerating whitespace inside lines (tried only when the
+/// strict decode fails).
+fn decode_lax(base64: &mut Vec<u8>, der: &mut Vec<u8>) -> bool {
+    let engine = &base64::engine::general_purpose::STANDARD;
+    der.clear();
+    if engine.decode_vec(&*base64, der).is_ok() {
+        return true;
+    }
+    base64.retain(|b| !b.is_ascii_whitespace());
+    der.clear();
+    engine.decode_vec(&*base64, der).is_ok()
+}
+
+/// The roots `roots` names; the compiled-in ones when those named hold no usable root
+/// (logged at WARN, with the reason).
 fn root_store(roots: Roots) -> RootCertStore {
-    if let Roots::Bundle(path) = roots {
-        let parsed = std::fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|pem| parse_bundle(&pem));
-        match parsed {
-            Ok((store, skipped)) => {
-                if skipped > 0 {
-                    tracing::debug!(bundle = %path.display(), skipped, "CA bundle: certificates that are not usable roots were skipped");
+    let (named, found) = match roots {
+        Roots::Mozilla => return mozilla(),
+        Roots::Bundle(path) => {
+            let parsed = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|pem| parse_bundle(&pem));
+            match parsed {
+                Ok((store, skipped)) => {
+                    if skipped > 0 {
+                        tracing::debug!(bundle = %path.display(), skipped, "CA bundle: certificates that are not usable roots were skipped");
+                    }
+                    return store;
                 }
+                Err(reason) => (format!("SSL_CERT_FILE {}", path.display()), reason),
+            }
+        }
+        Roots::Native => {
+            let found = rustls_native_certs::load_native_certs();
+            let mut store = RootCertStore::empty();
+            store.add_parsable_certificates(found.certs);
+            if !store.is_empty() {
                 return store;
             }
-            Err(reason) => tracing::warn!(
-                bundle = %path.display(),
-                "CA bundle not used ({reason}); loading the system's roots the default way"
-            ),
+            let reason = format!("no usable certificate; {:?}", found.errors);
+            ("SSL_CERT_DIR / SSL_CERT_FILE".to_owned(), reason)
         }
-    }
-    let found = rustls_native_certs::load_native_certs();
-    let mut store = RootCertStore::empty();
-    store.add_parsable_certificates(found.certs);
-    if store.is_empty() {
-        tracing::warn!(
-            errors = ?found.errors,
-            "no trusted CA certificate found: HTTPS connections will fail (set SSL_CERT_FILE)"
-        );
-    }
-    store
+    };
+    tracing::warn!("{named} not used ({found}); trusting the compiled-in Mozilla roots");
+    mozilla()
 }
 
 /// The TLS crypto provider: aws-lc-rs when its feature is on (it is the stronger choice once
@@ -195,12 +216,9 @@ struct Inner {
 }
 
 impl HttpsClient {
-    /// Reads the trusted roots and the proxy settings from the environment now.
+    /// Takes the trusted roots and the proxy settings from the environment now.
     pub(crate) fn new() -> Self {
-        let roots = root_store(choose_roots(
-            |name| std::env::var_os(name),
-            |path| path.is_file(),
-        ));
+        let roots = root_store(choose_roots(|name| std::env::var_os(name)));
         Self::with(tls_config(roots), proxy_from_env())
     }
 
@@ -276,25 +294,45 @@ mod tests {
     }
 
     #[test]
-    fn ssl_cert_file_wins_over_the_known_bundles() {
-        let roots = choose_roots(vars(&[("SSL_CERT_FILE", "/opt/ca.pem")]), |_| true);
+    fn mozillas_roots_unless_a_file_or_directory_is_named() {
+        assert_eq!(choose_roots(vars(&[])), Roots::Mozilla);
+        let roots = choose_roots(vars(&[("SSL_CERT_FILE", "/opt/ca.pem")]));
         assert_eq!(roots, Roots::Bundle("/opt/ca.pem".into()));
-    }
-
-    #[test]
-    fn ssl_cert_dir_keeps_the_default_loader() {
         let set = &[
             ("SSL_CERT_FILE", "/opt/ca.pem"),
             ("SSL_CERT_DIR", "/opt/certs"),
         ];
-        assert_eq!(choose_roots(vars(set), |_| true), Roots::Native);
+        assert_eq!(choose_roots(vars(set)), Roots::Native);
     }
 
     #[test]
-    fn the_first_existing_bundle_is_used() {
-        let roots = choose_roots(vars(&[]), |p| p == Path::new(BUNDLES[1]));
-        assert_eq!(roots, Roots::Bundle(BUNDLES[1].into()));
-        assert_eq!(choose_roots(vars(&[]), |_| false), Roots::Native);
+    fn the_compiled_in_roots_include_the_ones_aws_endpoints_chain_to() {
+        let store = root_store(Roots::Mozilla);
+        assert!(store.len() > 100, "{} roots", store.len());
+        for name in [
+            "Amazon Root CA 1",
+            "Starfield Services Root Certificate Authority - G2",
+        ] {
+            let found = store.roots.iter().any(|anchor| {
+                anchor
+                    .subject
+                    .as_ref()
+                    .windows(name.len())
+                    .any(|w| w == name.as_bytes())
+            });
+            assert!(found, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_named_bundle_without_a_usable_root_falls_back_to_the_compiled_in_roots() {
+        let missing = root_store(Roots::Bundle("/nonexistent/ca.pem".into()));
+        assert_eq!(missing.len(), mozilla().len());
+        let dir = std::env::temp_dir().join(format!("durable-tokio-ca-{}", std::process::id()));
+        std::fs::write(&dir, include_bytes!("testdata/ca.pem")).unwrap();
+        let named = root_store(Roots::Bundle(dir.clone()));
+        std::fs::remove_file(&dir).unwrap();
+        assert_eq!(named.len(), 1);
     }
 
     #[test]
@@ -314,6 +352,17 @@ mod tests {
         let mixed = [&garbage[..], key, ca, broken].concat();
         let (store, skipped) = parse_bundle(&mixed).unwrap();
         assert_eq!((store.len(), skipped), (1, 2));
+        // Whitespace inside the base64 lines and CRLF line ends are tolerated.
+        let text = std::str::from_utf8(ca).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines[1].insert_str(10, " \t ");
+        let spaced = lines.join("\r\n");
+        let (store, skipped) = parse_bundle(spaced.as_bytes()).unwrap();
+        assert_eq!((store.len(), skipped), (1, 0));
+        // A block that never ends is skipped, the next one read.
+        let cut = [&ca[..100], b"\n", ca].concat();
+        let (store, skipped) = parse_bundle(&cut).unwrap();
+        assert_eq!((store.len(), skipped), (1, 1));
     }
 
     #[test]
@@ -321,8 +370,17 @@ mod tests {
         use rustls::pki_types::pem::PemObject;
         // Not every build machine has one; where it does, every certificate the TLS stack's
         // own reader finds must be a root here too.
-        if let Roots::Bundle(path) = choose_roots(|_| None, |p| p.is_file()) {
-            let pem = std::fs::read(&path).unwrap();
+        const BUNDLES: [&str; 3] = [
+            "/etc/pki/tls/certs/ca-bundle.crt",
+            "/etc/ssl/certs/ca-certificates.crt",
+            "/etc/ssl/cert.pem",
+        ];
+        let found = BUNDLES
+            .iter()
+            .map(std::path::Path::new)
+            .find(|p| p.is_file());
+        if let Some(path) = found {
+            let pem = std::fs::read(path).unwrap();
             let (store, skipped) = parse_bundle(&pem).unwrap();
             let mut theirs = RootCertStore::empty();
             let (added, _) = theirs.add_parsable_certificates(

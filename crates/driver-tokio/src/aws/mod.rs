@@ -59,13 +59,11 @@ impl LambdaClient {
     ///
     /// Loading resolves the region and sets up credential providers; it makes no API calls.
     /// Every call (the checkpoint API, and the credential providers' own) goes over HTTP/1.1
-    /// with rustls on *ring* (feature `aws-lc-rs`: aws-lc-rs), verifying servers against the
-    /// system's CA bundle, read from one file: `SSL_CERT_FILE`, or the first of
-    /// `/etc/pki/tls/certs/ca-bundle.crt` (Amazon Linux, Lambda),
-    /// `/etc/ssl/certs/ca-certificates.crt` and `/etc/ssl/cert.pem` that exists; with
-    /// `SSL_CERT_DIR` set or no usable bundle found, the platform's default search. The
-    /// bundle is read here, not at the first call. Proxy settings from the environment
-    /// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) apply.
+    /// with rustls on *ring* (feature `aws-lc-rs`: aws-lc-rs), verifying servers against
+    /// Mozilla's root certificates, compiled in; `SSL_CERT_FILE` (a PEM bundle, such as the
+    /// system's `/etc/pki/tls/certs/ca-bundle.crt`) or `SSL_CERT_DIR` replaces them, e.g. for
+    /// a private CA. Proxy settings from the environment (`HTTPS_PROXY`, `HTTP_PROXY`,
+    /// `ALL_PROXY`, `NO_PROXY`) apply.
     pub async fn from_env() -> Self {
         let config = aws_config::defaults(BehaviorVersion::latest())
             .http_client(https::HttpsClient::new())
