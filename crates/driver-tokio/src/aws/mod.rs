@@ -2,6 +2,7 @@
 
 mod connector;
 mod convert;
+mod credentials;
 mod error;
 mod https;
 #[cfg(test)]
@@ -64,9 +65,28 @@ impl LambdaClient {
     /// system's `/etc/pki/tls/certs/ca-bundle.crt`) or `SSL_CERT_DIR` replaces them, e.g. for
     /// a private CA. Proxy settings from the environment (`HTTPS_PROXY`, `HTTP_PROXY`,
     /// `ALL_PROXY`, `NO_PROXY`) apply.
+    ///
+    /// Credentials come from the standard chain in its order (environment, profiles, web
+    /// identity, container, instance metadata), but only the environment's link is built
+    /// here: the rest, which a Lambda function never reaches, is built on the first request
+    /// that finds no credentials in the environment.
     pub async fn from_env() -> Self {
+        let https = https::HttpsClient::new();
+        let http = https.clone();
+        let rest: credentials::BuildRest = Box::new(move || {
+            let http = http.clone();
+            Box::pin(async move {
+                aws_config::defaults(BehaviorVersion::latest())
+                    .http_client(http)
+                    .load()
+                    .await
+                    .credentials_provider()
+            })
+        });
+        let env = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
         let config = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(https::HttpsClient::new())
+            .http_client(https)
+            .credentials_provider(credentials::EnvFirst::new(env, rest))
             .load()
             .await;
         Self::new(aws_sdk_lambda::Client::new(&config))
