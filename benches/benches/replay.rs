@@ -146,7 +146,10 @@ fn summary() {
         "target replay(10k) <= 0.5 x Value parse: {r10:.2} -> {}",
         verdict(r10 <= 0.5)
     );
-    for (floor, own) in [("typed parse", typed_scaling), ("Value parse", value_scaling)] {
+    for (floor, own) in [
+        ("typed parse", typed_scaling),
+        ("Value parse", value_scaling),
+    ] {
         println!(
             "target scaling within 10% of the floor's own ({floor} {own:.2}): {scaling:.2} = {:.3} x -> {}",
             scaling / own,
