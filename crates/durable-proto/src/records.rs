@@ -198,33 +198,24 @@ impl Records {
         let mut scanned = RecordList::default();
         raw::scan_operations(&mut Scanner::new(&text), &text, segment, &mut scanned)
             .expect("the scanner accepts serde_json's own output");
-        self.pages.push(text);
-        if self.records.is_empty() && self.pages.len() == 1 {
-            *self = Self::first_page(self.pages.pop().expect("just pushed"), scanned);
+        if self.pages.is_empty() {
+            *self = Self::first_page(text, scanned);
             return;
         }
+        self.pages.push(text);
         for rec in scanned {
             self.upsert(rec);
         }
     }
 
     fn upsert(&mut self, rec: RawRecord) {
-        let found = {
-            let text = &self.pages[rec.segment as usize];
-            let id = &text[rec.id.range()];
-            if rec.id.is_escaped() {
-                let id = text_of(text, rec.id).unwrap_or_default();
-                self.index.find(self, &id)
-            } else {
-                self.index.find(self, id)
-            }
-        };
-        match found {
+        let id = text_of(&self.pages[rec.segment as usize], rec.id).unwrap_or_default();
+        match self.index.find(self, &id) {
             Some(pos) => self.records.set(pos, rec),
             None => {
+                let hash = IdIndex::hash(&id);
                 self.records.push(rec);
                 let pos = self.records.len() - 1;
-                let hash = IdIndex::hash(&self.record(pos).id());
                 self.index.insert(hash, pos, &self.records, &self.pages);
             }
         }

@@ -138,10 +138,6 @@ impl RecordList {
         self.len
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     pub(crate) fn get(&self, pos: usize) -> &RawRecord {
         &self.chunks[pos / CHUNK][pos % CHUNK]
     }
