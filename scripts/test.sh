@@ -109,12 +109,14 @@ skip() {  # skip NAME REASON
 # retried once. Any other failure is final.
 package_check() {
   local log errors rc=0
+  # cargo's wordings of a failed fetch (not bare "tls" / "http", which name crates and URLs too)
+  local network='spurious network|failed to download|download of .* failed|unable to update registry|failed to (fetch|query|get)|timed out|resolve host|connect error|connection (reset|refused|closed)'
   log=$(mktemp)
   cargo package --allow-dirty "${PUBLISHED[@]/#/--package=}" 2>&1 | tee "$log" || rc=$?
   if [[ $rc -ne 0 ]]; then
     errors=$(grep -E -A8 '^(error|warning: spurious)' "$log" | head -60 || true)
     printf -- '-- cargo package failed (exit %s); its error lines:\n%s\n' "$rc" "$errors"
-    if grep -q -i -E 'network|download|timed out|connection|dns|resolve host|ssl|tls|http' <<<"$errors"; then
+    if grep -q -i -E "$network" <<<"$errors"; then
       echo "-- the failure names the network: retrying once"
       rc=0
       cargo package --allow-dirty "${PUBLISHED[@]/#/--package=}" || rc=$?
